@@ -1,0 +1,49 @@
+/**
+ * Small pieces every store needs the same way: keyset cursors and empty stats buckets. Shared
+ * here so that every store refuses a foreign cursor with the same error and counts the same fields.
+ */
+import { ValidationError } from '../errors';
+import type { StatsBucket } from '../model';
+
+/** An opaque keyset cursor made from its parts (base64url of a JSON array of strings). */
+export function encodeCursor(parts: string[]): string {
+  return Buffer.from(JSON.stringify(parts), 'utf8').toString('base64url');
+}
+
+/**
+ * The parts of a cursor made by `encodeCursor` with `size` parts. Anything else, such as a cursor
+ * of another listing or a hand-made string, is refused with a `ValidationError` on `page.cursor`.
+ */
+export function decodeCursor(cursor: string, size: number): string[] {
+  try {
+    const parts: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    if (Array.isArray(parts) && parts.length === size && parts.every((p) => typeof p === 'string')) {
+      return parts as string[];
+    }
+  } catch {
+    // not base64url JSON: refused below
+  }
+  throw new ValidationError(
+    'page.cursor',
+    'cursor',
+    'is not a cursor of this listing: pass back a `nextCursor` exactly as it was returned',
+  );
+}
+
+/** A stats bucket of one app, job (null for one-off tasks) and hour with every count at zero. */
+export function emptyStatsBucket(app: string, jobKey: string | null, hour: number): StatsBucket {
+  return {
+    app,
+    jobKey,
+    hour,
+    succeeded: 0,
+    failed: 0,
+    dead: 0,
+    timedOut: 0,
+    cancelled: 0,
+    lost: 0,
+    skipped: 0,
+    totalDurationMs: 0,
+    maxDurationMs: 0,
+  };
+}
