@@ -1,0 +1,142 @@
+import { resolve } from 'node:path';
+import { Kysely, type SqliteDatabase, SqliteDialect, sql } from 'kysely';
+import type { SqliteStoreOptions } from '../options';
+import type { Db, SqlDialect, StatsDelta, Trx } from './dialect';
+import { acquireSharedMutex, type Mutex } from './mutex';
+import { upsertStatsOnConflict } from './shared';
+
+/**
+ * SQLite through better-sqlite3. WAL, a busy timeout, `BEGIN IMMEDIATE` write transactions (so a
+ * transaction never has to upgrade a read lock, which SQLite would refuse with SQLITE_BUSY), and a
+ * process-wide mutex per database so stores of one process take turns instead of blocking the
+ * event loop on each other's file lock. Wake-ups reach other processes through a short event
+ * log that each subscribed store reads when `PRAGMA data_version` says another connection
+ * committed (a check of shared memory, no I/O).
+ */
+export class SqliteSqlDialect implements SqlDialect {
+  readonly name = 'sqlite' as const;
+  readonly capabilities;
+  readonly eventLog: boolean;
+  readonly returning = true;
+  readonly rowLocks = false;
+  readonly nowSql = "CAST(ROUND((julianday('now') - 2440587.5) * 86400000.0) AS INTEGER)";
+  readonly target: string;
+  readonly tableSuffix = null;
+  readonly types = {
+    key: () => sql`text`,
+    text: sql`text`,
+    json: sql`text`,
+    bigint: sql`integer`,
+    int: sql`integer`,
+    double: sql`real`,
+  };
+
+  readonly #options: SqliteStoreOptions;
+  readonly #mutexKey: unknown;
+  #mutex: Mutex | null = null;
+  #release: (() => void) | null = null;
+
+  /** Reads the connection options; connects in `connect()`. */
+  constructor(options: SqliteStoreOptions) {
+    this.#options = options;
+    const filename = options.filename ?? ':memory:';
+    const memory = options.database === undefined && (filename === ':memory:' || filename === '');
+    const shared = !memory && options.database === undefined;
+    // on a file, other processes hear wake-ups through the event log
+    this.capabilities = { crossProcess: shared, notifications: shared, skipLocked: false };
+    this.eventLog = shared;
+    this.#mutexKey = options.database ?? (memory ? Symbol('memory') : resolve(filename));
+    this.target = options.database
+      ? 'sqlite:shared-connection'
+      : `sqlite:${memory ? 'memory' : resolve(filename)}`;
+  }
+
+  /** Opens the database (or wraps the given one) and sets WAL, busy timeout and synchronous. */
+  async connect(): Promise<Db> {
+    const shared = acquireSharedMutex(this.#mutexKey);
+    this.#mutex = shared.mutex;
+    this.#release = shared.release;
+    const busy = this.#options.busyTimeoutMs ?? 5000;
+    if (!Number.isInteger(busy) || busy < 0)
+      throw new TypeError('busyTimeoutMs must be a non-negative integer');
+    let database: SqliteDatabase;
+    if (this.#options.database) {
+      const raw = this.#options.database;
+      raw.pragma(`busy_timeout = ${busy}`);
+      // the owner closes a database it passed in
+      database = { prepare: (q: string) => raw.prepare(q), close: () => undefined };
+    } else {
+      const mod = await import('better-sqlite3');
+      const Database =
+        (mod as { default?: typeof mod.default }).default ?? (mod as unknown as typeof mod.default);
+      const raw = new Database(this.#options.filename ?? ':memory:');
+      raw.pragma(`busy_timeout = ${busy}`);
+      raw.pragma('journal_mode = WAL');
+      raw.pragma('synchronous = NORMAL');
+      database = raw;
+    }
+    return new Kysely({ dialect: new SqliteDialect({ database }) });
+  }
+
+  /** `BEGIN IMMEDIATE` … `COMMIT`, one at a time per database in this process. */
+  transaction<T>(db: Db, fn: (trx: Trx) => Promise<T>): Promise<T> {
+    return this.exclusive(() =>
+      db.connection().execute(async (conn) => {
+        await sql`BEGIN IMMEDIATE`.execute(conn);
+        try {
+          const result = await fn(conn);
+          await sql`COMMIT`.execute(conn);
+          return result;
+        } catch (err) {
+          await sql`ROLLBACK`.execute(conn).catch(() => undefined);
+          throw err;
+        }
+      }),
+    );
+  }
+
+  /** Runs `fn` while no other store of this process uses the same database. */
+  exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    return this.#mutex ? this.#mutex.run(fn) : fn();
+  }
+
+  /** `PRAGMA data_version`: changes when another connection (another process) commits. */
+  async dataVersion(db: Db): Promise<number> {
+    const r = await sql<{ data_version: number }>`PRAGMA data_version`.execute(db);
+    return Number(r.rows[0]?.data_version ?? 0);
+  }
+
+  /** `INSERT … ON CONFLICT (app, idempotency_key) DO NOTHING RETURNING id`. */
+  async insertRun(trx: Trx, table: string, row: Record<string, unknown>): Promise<number | null> {
+    const r = await trx
+      .insertInto(table)
+      .values(row)
+      .onConflict((oc) => oc.columns(['app', 'idempotency_key']).doNothing())
+      .returning('id')
+      .executeTakeFirst();
+    return r ? Number(r.id) : null;
+  }
+
+  /** Nothing to do: a SQLite write transaction already excludes every other writer. */
+  async lockKey(): Promise<void> {}
+
+  /** `INSERT … ON CONFLICT DO NOTHING`. */
+  async insertIgnore(trx: Trx, table: string, row: Record<string, unknown>): Promise<void> {
+    await trx
+      .insertInto(table)
+      .values(row)
+      .onConflict((oc) => oc.doNothing())
+      .execute();
+  }
+
+  /** Upsert with `MAX(a, b)`. */
+  upsertStats(trx: Trx, table: string, deltas: StatsDelta[]): Promise<void> {
+    return upsertStatsOnConflict(trx, table, deltas, 'MAX');
+  }
+
+  /** Releases the shared mutex. */
+  async close(): Promise<void> {
+    this.#release?.();
+    this.#release = null;
+  }
+}

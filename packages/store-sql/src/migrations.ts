@@ -1,0 +1,295 @@
+import { SchemaTooNewError, StoreError } from '@oasis/core';
+import { type Migration, type MigrationProvider, Migrator, sql } from 'kysely';
+import type { Db, SqlDialect } from './dialects/dialect';
+import type { TableNames } from './tables';
+
+/**
+ * The store's migrations, append-only: never edit or remove one once released, only add the next.
+ * Each is a function of the dialect and table names, because names carry the user's prefix.
+ */
+function allMigrations(d: SqlDialect, t: TableNames, prefix: string): Record<string, Migration> {
+  const { key, text, json, bigint, int, double } = d.types;
+  // kysely's table builder with the MySQL engine/collation suffix where needed
+  const create = (db: Db, name: string) => {
+    const b = db.schema.createTable(name);
+    return d.tableSuffix ? b.modifyEnd(d.tableSuffix) : b;
+  };
+  const index = (db: Db, table: string, name: string, columns: string[], unique = false) => {
+    const b = db.schema.createIndex(`${prefix}${name}`).on(table).columns(columns);
+    return (unique ? b.unique() : b).execute();
+  };
+
+  return {
+    '0001_initial': {
+      async up(db: Db) {
+        await create(db, t.jobs)
+          .addColumn('app', key(64), (c) => c.notNull())
+          .addColumn('job_key', key(200), (c) => c.notNull())
+          .addColumn('handler', key(200), (c) => c.notNull())
+          .addColumn('schedule', text, (c) => c.notNull())
+          .addColumn('params', json, (c) => c.notNull())
+          .addColumn('enabled', int, (c) => c.notNull())
+          .addColumn('routing', text, (c) => c.notNull())
+          .addColumn('block', key(16), (c) => c.notNull())
+          .addColumn('misfire', key(16), (c) => c.notNull())
+          .addColumn('retry', text, (c) => c.notNull())
+          .addColumn('timeout_ms', bigint)
+          .addColumn('shards', int, (c) => c.notNull())
+          .addColumn('priority', int, (c) => c.notNull())
+          .addColumn('owner', text)
+          .addColumn('alert_contacts', json, (c) => c.notNull())
+          .addColumn('tags', json, (c) => c.notNull())
+          .addColumn('description', text)
+          .addColumn('source', key(16), (c) => c.notNull())
+          .addColumn('partition_no', int, (c) => c.notNull())
+          .addColumn('next_fire_at', bigint)
+          .addColumn('last_fire_at', bigint)
+          .addColumn('version', bigint, (c) => c.notNull())
+          .addColumn('created_at', bigint, (c) => c.notNull())
+          .addColumn('updated_at', bigint, (c) => c.notNull())
+          .addPrimaryKeyConstraint(`${prefix}jobs_pk`, ['app', 'job_key'])
+          .execute();
+        // due jobs per partition
+        await index(db, t.jobs, 'jobs_due', ['app', 'enabled', 'partition_no', 'next_fire_at']);
+
+        await create(db, t.jobTags)
+          .addColumn('app', key(64), (c) => c.notNull())
+          .addColumn('job_key', key(200), (c) => c.notNull())
+          .addColumn('tag', key(64), (c) => c.notNull())
+          .addPrimaryKeyConstraint(`${prefix}job_tags_pk`, ['app', 'job_key', 'tag'])
+          .execute();
+        await index(db, t.jobTags, 'job_tags_tag', ['app', 'tag']);
+
+        const id =
+          d.name === 'sqlite'
+            ? (b: ReturnType<typeof create>) =>
+                b.addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+            : d.name === 'postgres'
+              ? (b: ReturnType<typeof create>) => b.addColumn('id', 'bigserial', (c) => c.primaryKey())
+              : (b: ReturnType<typeof create>) =>
+                  b.addColumn('id', 'bigint', (c) => c.primaryKey().autoIncrement());
+
+        await id(create(db, t.runs))
+          .addColumn('app', key(64), (c) => c.notNull())
+          .addColumn('job_key', key(200))
+          .addColumn('handler', key(200), (c) => c.notNull())
+          .addColumn('params', json, (c) => c.notNull())
+          .addColumn('trig', key(16), (c) => c.notNull())
+          .addColumn('scheduled_for', bigint, (c) => c.notNull())
+          .addColumn('due_at', bigint, (c) => c.notNull())
+          .addColumn('attempt', int, (c) => c.notNull())
+          .addColumn('retry', text, (c) => c.notNull())
+          .addColumn('timeout_ms', bigint)
+          .addColumn('shard_index', int, (c) => c.notNull())
+          .addColumn('shard_total', int, (c) => c.notNull())
+          .addColumn('priority', int, (c) => c.notNull())
+          .addColumn('block', key(16), (c) => c.notNull())
+          .addColumn('routing', key(32), (c) => c.notNull())
+          .addColumn('target_node', key(200))
+          .addColumn('owner_node', key(200))
+          .addColumn('owner_incarnation', bigint)
+          .addColumn('lease_expires_at', bigint)
+          .addColumn('state', key(16), (c) => c.notNull())
+          .addColumn('reason', text)
+          .addColumn('cancel_requested', int, (c) => c.notNull())
+          .addColumn('progress', double)
+          .addColumn('created_at', bigint, (c) => c.notNull())
+          .addColumn('started_at', bigint)
+          .addColumn('finished_at', bigint)
+          .addColumn('duration_ms', bigint)
+          .addColumn('result', json)
+          .addColumn('error', json)
+          .addColumn('idempotency_key', key(255))
+          .addColumn('parent_run_id', bigint)
+          .addColumn('log_lines', int, (c) => c.notNull().defaultTo(0))
+          // the per-job "running" guard: at most one running non-parallel run per job, enforced by
+          // a unique index, so no interleaving of claimers can start two runs of a serial job
+          .addColumn('serial_guard', key(200), (c) =>
+            c
+              .generatedAlwaysAs(
+                sql`case when ${sql.ref('state')} = 'running' and ${sql.ref('block')} <> 'parallel' then ${sql.ref('job_key')} end`,
+              )
+              .stored(),
+          )
+          .execute();
+        await index(db, t.runs, 'runs_idempotency', ['app', 'idempotency_key'], true);
+        await index(db, t.runs, 'runs_serial_guard', ['app', 'serial_guard'], true);
+        // claimable runs
+        await index(db, t.runs, 'runs_claim', ['app', 'state', 'due_at', 'priority']);
+        // runs of a job by time (ids rise with time), and block-strategy checks
+        await index(db, t.runs, 'runs_job_time', ['app', 'job_key', 'created_at']);
+        await index(db, t.runs, 'runs_job_state', ['app', 'job_key', 'state']);
+        // runs by state and time
+        await index(db, t.runs, 'runs_state_time', ['app', 'state', 'created_at']);
+        // runs of a node (reaping, the node filter)
+        await index(db, t.runs, 'runs_owner', ['app', 'owner_node', 'state']);
+        // retention
+        await index(db, t.runs, 'runs_finished', ['state', 'finished_at']);
+        await index(db, t.runs, 'runs_parent', ['parent_run_id']);
+
+        await create(db, t.runLogs)
+          .addColumn('run_id', bigint, (c) => c.notNull())
+          .addColumn('seq', int, (c) => c.notNull())
+          .addColumn('level', key(8), (c) => c.notNull())
+          .addColumn('message', text, (c) => c.notNull())
+          .addColumn('fields', json)
+          .addColumn('ts', bigint, (c) => c.notNull())
+          .addPrimaryKeyConstraint(`${prefix}run_logs_pk`, ['run_id', 'seq'])
+          .execute();
+
+        await create(db, t.nodes)
+          .addColumn('app', key(64), (c) => c.notNull())
+          .addColumn('node_id', key(200), (c) => c.notNull())
+          .addColumn('host', text, (c) => c.notNull())
+          .addColumn('pid', bigint, (c) => c.notNull())
+          .addColumn('version', text, (c) => c.notNull())
+          .addColumn('handlers', json, (c) => c.notNull())
+          .addColumn('weight', double, (c) => c.notNull())
+          .addColumn('concurrency', int, (c) => c.notNull())
+          .addColumn('incarnation', bigint, (c) => c.notNull())
+          .addColumn('state', key(16), (c) => c.notNull())
+          .addColumn('desired_state', key(16))
+          .addColumn('running', int, (c) => c.notNull())
+          .addColumn('joined_at', bigint, (c) => c.notNull())
+          .addColumn('last_heartbeat_at', bigint, (c) => c.notNull())
+          .addPrimaryKeyConstraint(`${prefix}nodes_pk`, ['app', 'node_id'])
+          .execute();
+
+        await create(db, t.nodeSeq)
+          .addColumn('app', key(64), (c) => c.notNull())
+          .addColumn('node_id', key(200), (c) => c.notNull())
+          .addColumn('incarnation', bigint, (c) => c.notNull())
+          .addPrimaryKeyConstraint(`${prefix}node_seq_pk`, ['app', 'node_id'])
+          .execute();
+
+        // per-app singletons: the leader lease and the partition map
+        await create(db, t.apps)
+          .addColumn('app', key(64), (c) => c.notNull())
+          .addColumn('leader_node', key(200))
+          .addColumn('leader_incarnation', bigint)
+          .addColumn('leader_epoch', bigint, (c) => c.notNull())
+          .addColumn('leader_expires_at', bigint)
+          .addColumn('map_generation', bigint, (c) => c.notNull())
+          .addColumn('map_epoch', bigint, (c) => c.notNull())
+          .addColumn('map_assignments', json, (c) => c.notNull())
+          .addPrimaryKeyConstraint(`${prefix}apps_pk`, ['app'])
+          .execute();
+
+        const auditId =
+          d.name === 'sqlite'
+            ? create(db, t.audit).addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+            : d.name === 'postgres'
+              ? create(db, t.audit).addColumn('id', 'bigserial', (c) => c.primaryKey())
+              : create(db, t.audit).addColumn('id', 'bigint', (c) => c.primaryKey().autoIncrement());
+        await auditId
+          .addColumn('app', key(64), (c) => c.notNull())
+          .addColumn('actor', key(200), (c) => c.notNull())
+          .addColumn('action', key(200), (c) => c.notNull())
+          .addColumn('target_type', key(16), (c) => c.notNull())
+          .addColumn('target_id', key(255), (c) => c.notNull())
+          .addColumn('before_json', json, (c) => c.notNull())
+          .addColumn('after_json', json, (c) => c.notNull())
+          .addColumn('at', bigint, (c) => c.notNull())
+          .execute();
+        await index(db, t.audit, 'audit_app', ['app', 'id']);
+
+        await create(db, t.stats)
+          .addColumn('app', key(64), (c) => c.notNull())
+          .addColumn('job_key', key(200), (c) => c.notNull())
+          .addColumn('hour', bigint, (c) => c.notNull())
+          .addColumn('succeeded', bigint, (c) => c.notNull())
+          .addColumn('failed', bigint, (c) => c.notNull())
+          .addColumn('dead', bigint, (c) => c.notNull())
+          .addColumn('timed_out', bigint, (c) => c.notNull())
+          .addColumn('cancelled', bigint, (c) => c.notNull())
+          .addColumn('lost', bigint, (c) => c.notNull())
+          .addColumn('skipped', bigint, (c) => c.notNull())
+          .addColumn('total_duration_ms', bigint, (c) => c.notNull())
+          .addColumn('max_duration_ms', bigint, (c) => c.notNull())
+          .addPrimaryKeyConstraint(`${prefix}stats_pk`, ['app', 'job_key', 'hour'])
+          .execute();
+        await index(db, t.stats, 'stats_hour', ['hour']);
+      },
+    },
+    // per-job lock rows: concurrent enqueues of a skip/replace job serialize on them even when
+    // the job has no row (one-off runs that name a job key, a job deleted meanwhile)
+    '0002_job_locks': {
+      async up(db: Db) {
+        await create(db, t.jobLocks)
+          .addColumn('app', key(64), (c) => c.notNull())
+          .addColumn('job_key', key(200), (c) => c.notNull())
+          .addPrimaryKeyConstraint(`${prefix}job_locks_pk`, ['app', 'job_key'])
+          .execute();
+      },
+    },
+    // SQLite only: a short event log that other processes poll (cheaply, on `PRAGMA data_version`)
+    // for wake-ups; the server databases have LISTEN/NOTIFY or nothing
+    '0003_sqlite_events': {
+      async up(db: Db) {
+        if (d.name !== 'sqlite') return;
+        await create(db, t.events)
+          .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+          .addColumn('type', key(8), (c) => c.notNull())
+          .addColumn('app', key(64), (c) => c.notNull())
+          .addColumn('source', key(64), (c) => c.notNull())
+          .addColumn('at', bigint, (c) => c.notNull())
+          .execute();
+      },
+    },
+  };
+}
+
+/** The migrations' names, oldest first. */
+export function knownMigrations(d: SqlDialect, t: TableNames, prefix: string): string[] {
+  return Object.keys(allMigrations(d, t, prefix)).sort();
+}
+
+/** The migration names recorded in the database, oldest first; [] when none ran yet. */
+export async function appliedMigrations(db: Db, t: TableNames): Promise<string[]> {
+  const tables = await db.introspection.getTables({ withInternalKyselyTables: true });
+  if (!tables.some((x) => x.name === t.migrations)) return [];
+  const rows = await db.selectFrom(t.migrations).select('name').orderBy('name').execute();
+  return rows.map((r) => String(r.name));
+}
+
+/**
+ * Throws `SchemaTooNewError` when the database holds a migration this version does not know
+ * (a newer Oasis migrated it).
+ */
+export function refuseNewerSchema(applied: string[], known: string[]): void {
+  const unknown = applied.filter((name) => !known.includes(name));
+  if (unknown.length > 0) {
+    throw new SchemaTooNewError(unknown[unknown.length - 1]!, known[known.length - 1] ?? '(none)');
+  }
+}
+
+/**
+ * Brings the schema up to date with kysely's Migrator on the store's own (prefixed) migration
+ * tables. Refuses a schema newer than this version knows. Idempotent.
+ */
+export async function migrateToLatest(
+  db: Db,
+  d: SqlDialect,
+  t: TableNames,
+  prefix: string,
+): Promise<string[]> {
+  const migrations = allMigrations(d, t, prefix);
+  const known = Object.keys(migrations).sort();
+  refuseNewerSchema(await appliedMigrations(db, t), known);
+  const provider: MigrationProvider = { getMigrations: async () => migrations };
+  const migrator = new Migrator({
+    db,
+    provider,
+    migrationTableName: t.migrations,
+    migrationLockTableName: t.migrationLock,
+  });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) {
+    const failed = results?.find((r) => r.status === 'Error');
+    throw new StoreError(
+      `migration ${failed ? `'${failed.migrationName}' ` : ''}failed on ${d.name}: ${(error as Error)?.message ?? String(error)}`,
+      { cause: error },
+    );
+  }
+  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}

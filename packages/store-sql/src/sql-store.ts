@@ -1,0 +1,1959 @@
+import { randomUUID } from 'node:crypto';
+import {
+  type AuditDraft,
+  type AuditFilter,
+  type AuditRecord,
+  type ClaimRequest,
+  type CompleteRequest,
+  type CompleteResult,
+  ConflictError,
+  type EnqueueResult,
+  FencedError,
+  type FireRequest,
+  type FireResult,
+  type HeartbeatRequest,
+  type HeartbeatResult,
+  type JobDraft,
+  type JobFilter,
+  type JobRecord,
+  type LeaderLease,
+  type NodeInfo,
+  type NodeRecord,
+  NotFoundError,
+  type Page,
+  type PageRequest,
+  type PartitionMap,
+  type PruneRequest,
+  type ReapRequest,
+  type ReapResult,
+  type RetargetRequest,
+  type RunDraft,
+  type RunFilter,
+  type RunLogDraft,
+  type RunLogLine,
+  type RunRecord,
+  type RunState,
+  STORE_LIMITS,
+  type StatsBucket,
+  type Store,
+  type StoreCapabilities,
+  StoreClosedError,
+  StoreError,
+  type StoreEvent,
+} from '@oasis/core';
+import { type RawBuilder, sql } from 'kysely';
+import type { Db, SqlDialect, StatsDelta, Trx } from './dialects/dialect';
+import { MysqlSqlDialect } from './dialects/mysql';
+import { PostgresSqlDialect } from './dialects/postgres';
+import { SqliteSqlDialect } from './dialects/sqlite';
+import { isRetryableConflict, isUniqueViolation, isViolationOf, toOasisError } from './map-error';
+import { appliedMigrations, knownMigrations, migrateToLatest, refuseNewerSchema } from './migrations';
+import { checkTablePrefix, DEFAULT_TABLE_PREFIX, type SqlStoreOptions } from './options';
+import {
+  decodeCursor,
+  decText,
+  encodeCursor,
+  encText,
+  formatId,
+  jobColumns,
+  num,
+  parseId,
+  type Row,
+  runColumns,
+  toAudit,
+  toBucket,
+  toJob,
+  toJson,
+  toLease,
+  toNode,
+  toRun,
+} from './rows';
+import { type TableNames, tableNames } from './tables';
+
+/** Identifies this process in NOTIFY payloads, so a process does not deliver its own events twice. */
+const PROCESS_ID = randomUUID();
+
+const FINAL_STATES: RunState[] = ['succeeded', 'failed', 'dead', 'timed_out', 'cancelled', 'lost', 'skipped'];
+const HOUR_MS = 3_600_000;
+const DEFAULT_PAGE = 50;
+/** Rows per multi-row insert or `IN (…)` list. */
+const CHUNK = 500;
+
+type Listener = (event: StoreEvent) => void;
+
+/** In-process listeners per database + prefix, so every store of this process hears the others. */
+const hubs = new Map<string, Map<string, Set<Listener>>>();
+
+function deliver(listeners: Iterable<Listener> | undefined, event: StoreEvent): void {
+  if (!listeners) return;
+  const list = [...listeners];
+  if (list.length === 0) return;
+  queueMicrotask(() => {
+    for (const listener of list) {
+      try {
+        listener({ ...event });
+      } catch {
+        // a throwing listener cannot break the store
+      }
+    }
+  });
+}
+
+/** One store step's transaction: its connection, the store time it runs at, and what to do on commit. */
+interface Ctx {
+  trx: Trx;
+  now: number;
+  events: Map<string, StoreEvent>;
+  stats: Map<string, StatsDelta>;
+}
+
+const STAT_FIELD: Partial<Record<RunState, keyof StatsDelta>> = {
+  succeeded: 'succeeded',
+  failed: 'failed',
+  dead: 'dead',
+  timed_out: 'timedOut',
+  cancelled: 'cancelled',
+  lost: 'lost',
+  skipped: 'skipped',
+};
+
+function chunks<T>(items: T[], size = CHUNK): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+/** `%…%` LIKE pattern of a substring, with `!` as the escape character. */
+function likeContains(s: string): string {
+  return `%${s.replace(/[!%_]/g, (c) => `!${c}`)}%`;
+}
+
+function affected(r: { numUpdatedRows?: bigint; numDeletedRows?: bigint } | undefined): number {
+  return Number(r?.numUpdatedRows ?? r?.numDeletedRows ?? 0n);
+}
+
+/**
+ * Creates a store over SQL through kysely: SQLite (better-sqlite3), PostgreSQL (pg) or
+ * MySQL/MariaDB (mysql2). Call `init()` (the engine's runtime guard does) before use.
+ *
+ * @example
+ * const store = createSqlStore({ dialect: 'sqlite', filename: './oasis.db', migrate: true });
+ */
+export function createSqlStore(options: SqlStoreOptions): SqlStore {
+  return new SqlStore(options);
+}
+
+/**
+ * The `Store` contract over SQL. Each method is one transaction (or one statement) whose times
+ * come from the database clock; claims lock rows with `FOR UPDATE SKIP LOCKED` where the database
+ * has it, and a unique per-job "running" guard keeps serial jobs from overlapping under any
+ * interleaving. Driver errors become `StoreUnavailableError` (the server cannot be reached) or
+ * `StoreError` (anything else), with the driver's error as `cause`.
+ */
+export class SqlStore implements Store {
+  /** `sqlite`, `postgres` or `mysql`. */
+  readonly name: string;
+  /** What this store can do; see `SqlDialect`. */
+  readonly capabilities: StoreCapabilities;
+
+  readonly #d: SqlDialect;
+  readonly #t: TableNames;
+  readonly #prefix: string;
+  readonly #migrateOnInit: boolean;
+  readonly #maxLogLines: number;
+  readonly #offset: number;
+  readonly #hubKey: string;
+  readonly #remote = new Map<string, Set<Listener>>();
+  readonly #subscriptions = new Set<() => void>();
+  #db: Db | null = null;
+  #connecting: Promise<Db> | null = null;
+  #initializing: Promise<void> | null = null;
+  #initialized = false;
+  #closed = false;
+  #unlisten: (() => Promise<void>) | null = null;
+  readonly #pollMs: number;
+  #pollTimer: ReturnType<typeof setInterval> | null = null;
+  #polling = false;
+  #dataVersion = -1;
+  #lastEventId: number | null = null;
+
+  /** Validates the options (the table prefix) and picks the dialect; connects in `init()`. */
+  constructor(options: SqlStoreOptions) {
+    this.#prefix = checkTablePrefix(options.tablePrefix ?? DEFAULT_TABLE_PREFIX);
+    this.#t = tableNames(this.#prefix);
+    this.#d =
+      options.dialect === 'sqlite'
+        ? new SqliteSqlDialect(options)
+        : options.dialect === 'postgres'
+          ? new PostgresSqlDialect(options)
+          : options.dialect === 'mysql'
+            ? new MysqlSqlDialect(options)
+            : (() => {
+                throw new TypeError(
+                  `unknown SQL dialect ${JSON.stringify((options as { dialect?: unknown }).dialect)}: use 'sqlite', 'postgres' or 'mysql'`,
+                );
+              })();
+    this.name = this.#d.name;
+    this.capabilities = { ...this.#d.capabilities };
+    this.#migrateOnInit = options.migrate ?? false;
+    this.#maxLogLines = options.maxLogLinesPerRun ?? STORE_LIMITS.maxLogLinesPerRun;
+    this.#offset = options.clockOffsetMs ?? 0;
+    this.#hubKey = `${this.#d.target}|${this.#prefix}`;
+    this.#pollMs = options.dialect === 'sqlite' ? (options.notifyPollMs ?? 100) : 100;
+  }
+
+  /** The table prefix in use. */
+  get tablePrefix(): string {
+    return this.#prefix;
+  }
+
+  // ---- lifecycle -----------------------------------------------------------------------------
+
+  /**
+   * Connects, then migrates (with `migrate: true`) or checks that the schema is current: throws
+   * `StoreError` telling to call `migrate()` when it is missing or behind, `SchemaTooNewError`
+   * when a newer Oasis migrated it. On PostgreSQL, starts listening for wake-ups. Idempotent.
+   */
+  async init(): Promise<void> {
+    if (this.#closed) throw new StoreClosedError('init');
+    if (this.#initialized) return;
+    this.#initializing ??= this.#init().finally(() => {
+      this.#initializing = null;
+    });
+    await this.#initializing;
+  }
+
+  async #init(): Promise<void> {
+    const db = await this.#connect('init');
+    try {
+      if (this.#migrateOnInit) await this.#migrate(db);
+      else await this.#checkSchema(db);
+      if (this.#d.eventLog && this.#lastEventId === null) {
+        const r = await this.#d.exclusive(() =>
+          db
+            .selectFrom(this.#t.events)
+            .select((eb) => eb.fn.max('id').as('m'))
+            .executeTakeFirst(),
+        );
+        this.#lastEventId = r?.m === null || r?.m === undefined ? 0 : num(r.m);
+        this.#dataVersion = await this.#d.exclusive(() => this.#d.dataVersion!(db));
+      }
+      if (this.#d.listen && !this.#unlisten) {
+        this.#unlisten = await this.#d.listen(
+          this.#t.channel,
+          (payload) => this.#onNotification(payload),
+          () => this.#wakeAll(),
+        );
+      }
+      this.#initialized = true;
+    } catch (err) {
+      throw toOasisError(err, this.name, 'init');
+    }
+  }
+
+  /**
+   * Runs the pending migrations (kysely's Migrator on the prefixed `…migrations` tables) and
+   * returns the names it applied ([] when up to date). Throws `SchemaTooNewError` when the database
+   * holds a migration this version does not know. Safe to call from several nodes at once.
+   */
+  async migrate(): Promise<string[]> {
+    if (this.#closed) throw new StoreClosedError('migrate');
+    const db = await this.#connect('migrate');
+    try {
+      return await this.#migrate(db);
+    } catch (err) {
+      throw toOasisError(err, this.name, 'migrate');
+    }
+  }
+
+  async #migrate(db: Db): Promise<string[]> {
+    // SQLite: several processes migrating at once collide on the file lock; the loser retries
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.#d.exclusive(() => migrateToLatest(db, this.#d, this.#t, this.#prefix));
+      } catch (err) {
+        const busy = /SQLITE_BUSY|database is locked/.test(String((err as Error)?.message ?? err));
+        const cause = (err as { cause?: unknown }).cause;
+        const busyCause = /SQLITE_BUSY|database is locked/.test(String((cause as Error)?.message ?? ''));
+        if (attempt >= 20 || !(busy || busyCause)) throw err;
+        await new Promise((resolve) => setTimeout(resolve, 50 + attempt * 25));
+      }
+    }
+  }
+
+  async #checkSchema(db: Db): Promise<void> {
+    const applied = await this.#d.exclusive(() => appliedMigrations(db, this.#t));
+    const known = knownMigrations(this.#d, this.#t, this.#prefix);
+    refuseNewerSchema(applied, known);
+    const missing = known.filter((m) => !applied.includes(m));
+    if (missing.length > 0) {
+      throw new StoreError(
+        `the ${this.name} store's schema (tables prefixed '${this.#prefix}') is ${applied.length === 0 ? 'missing' : `behind (missing ${missing.join(', ')})`}: call store.migrate() once, or create the store with migrate: true`,
+      );
+    }
+  }
+
+  async #connect(method: string): Promise<Db> {
+    if (this.#db) return this.#db;
+    this.#connecting ??= this.#d.connect().then(
+      (db) => {
+        this.#db = db;
+        return db;
+      },
+      (err) => {
+        this.#connecting = null;
+        throw toOasisError(err, this.name, method);
+      },
+    );
+    return this.#connecting;
+  }
+
+  /** Stops listening and releases the connections. Idempotent; no call may follow. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#initializing?.catch(() => undefined);
+    const db = this.#db ?? (await this.#connecting?.catch(() => null)) ?? null;
+    this.#db = null;
+    this.#stopPolling();
+    for (const unsubscribe of [...this.#subscriptions]) unsubscribe();
+    this.#remote.clear();
+    await this.#unlisten?.().catch(() => undefined);
+    this.#unlisten = null;
+    await db?.destroy().catch(() => undefined);
+    await this.#d.close();
+  }
+
+  /** The database clock (plus `clockOffsetMs`), ms since the epoch. */
+  async now(): Promise<number> {
+    return this.#read('now', (db) => this.#nowOf(db));
+  }
+
+  // ---- plumbing ------------------------------------------------------------------------------
+
+  #nowExpr(): RawBuilder<number> {
+    const raw = sql<number>`${sql.raw(this.#d.nowSql)}`;
+    return this.#offset === 0 ? raw : sql<number>`(${raw} + ${this.#offset})`;
+  }
+
+  async #nowOf(db: Trx): Promise<number> {
+    const r = await sql<{ now: unknown }>`select ${this.#nowExpr()} as now`.execute(db);
+    return num(r.rows[0]?.now);
+  }
+
+  async #ready(method: string): Promise<Db> {
+    if (this.#closed) throw new StoreClosedError(method);
+    if (!this.#initialized) await this.init();
+    const db = this.#db;
+    if (!db) throw new StoreClosedError(method);
+    return db;
+  }
+
+  /** A read outside a transaction, its errors typed. */
+  async #read<T>(method: string, fn: (db: Db) => Promise<T>): Promise<T> {
+    const db = await this.#ready(method);
+    try {
+      return await this.#d.exclusive(() => fn(db));
+    } catch (err) {
+      throw toOasisError(err, this.name, method);
+    }
+  }
+
+  /**
+   * One store step: a transaction at the database's now; stats deltas and (PostgreSQL) NOTIFYs
+   * are written before it commits, in-process listeners are told after.
+   */
+  async #tx<T>(method: string, fn: (c: Ctx) => Promise<T>): Promise<T> {
+    const db = await this.#ready(method);
+    let ctx: Ctx | null = null;
+    let result: T;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        result = await this.#d.transaction(db, async (trx) => {
+          const c: Ctx = { trx, now: await this.#nowOf(trx), events: new Map(), stats: new Map() };
+          ctx = c;
+          const r = await fn(c);
+          if (c.stats.size > 0) await this.#d.upsertStats(trx, this.#t.stats, [...c.stats.values()]);
+          if (c.events.size > 0 && this.#d.eventLog) await this.#logEvents(c);
+          if (c.events.size > 0 && this.#d.notify) {
+            const payloads = [...c.events.values()].map((e) =>
+              JSON.stringify({ type: e.type, app: e.app, source: PROCESS_ID }),
+            );
+            await this.#d.notify(trx, this.#t.channel, payloads);
+          }
+          return r;
+        });
+        break;
+      } catch (err) {
+        // a deadlock victim was rolled back whole: run the step again
+        if (attempt < 5 && isRetryableConflict(err)) continue;
+        throw toOasisError(err, this.name, method);
+      }
+    }
+    const done = ctx as Ctx | null;
+    if (done) for (const event of done.events.values()) this.#emitLocal(event);
+    return result;
+  }
+
+  #event(c: Ctx, type: StoreEvent['type'], app: string): void {
+    c.events.set(`${type}\u0000${app}`, { type, app });
+  }
+
+  #emitLocal(event: StoreEvent): void {
+    deliver(hubs.get(this.#hubKey)?.get(event.app), event);
+  }
+
+  /** SQLite: appends the step's wake-ups to the event log; trims the log every 100 events. */
+  async #logEvents(c: Ctx): Promise<void> {
+    const rows = [...c.events.values()].map((e) => ({
+      type: e.type,
+      app: e.app,
+      source: PROCESS_ID,
+      at: c.now,
+    }));
+    const ids = await c.trx.insertInto(this.#t.events).values(rows).returning('id').execute();
+    const last = Math.max(...ids.map((r) => num(r.id)));
+    if (Math.floor(last / 100) !== Math.floor((last - rows.length) / 100)) {
+      await c.trx
+        .deleteFrom(this.#t.events)
+        .where('id', '<=', last - 1000)
+        .execute();
+    }
+  }
+
+  /** SQLite: starts checking for other processes' commits while anyone is subscribed. */
+  #startPolling(): void {
+    if (!this.#d.eventLog || this.#pollTimer || this.#closed) return;
+    this.#pollTimer = setInterval(() => void this.#pollEvents(), this.#pollMs);
+    this.#pollTimer.unref?.();
+  }
+
+  #stopPolling(): void {
+    if (this.#pollTimer) clearInterval(this.#pollTimer);
+    this.#pollTimer = null;
+  }
+
+  /** One check: when another connection committed, delivers the wake-ups it logged. */
+  async #pollEvents(): Promise<void> {
+    const db = this.#db;
+    if (this.#polling || !db || !this.#initialized || this.#closed || !this.#d.dataVersion) return;
+    this.#polling = true;
+    try {
+      const events = await this.#d.exclusive(async () => {
+        const version = await this.#d.dataVersion!(db);
+        if (version === this.#dataVersion && this.#lastEventId !== null) return [];
+        this.#dataVersion = version;
+        if (this.#lastEventId === null) {
+          const r = await db
+            .selectFrom(this.#t.events)
+            .select((eb) => eb.fn.max('id').as('m'))
+            .executeTakeFirst();
+          this.#lastEventId = r?.m === null || r?.m === undefined ? 0 : num(r.m);
+          return [];
+        }
+        const rows = await db
+          .selectFrom(this.#t.events)
+          .selectAll()
+          .where('id', '>', this.#lastEventId)
+          .orderBy('id')
+          .limit(1000)
+          .execute();
+        if (rows.length > 0) this.#lastEventId = num(rows[rows.length - 1]!.id);
+        return rows;
+      });
+      const seen = new Set<string>();
+      for (const e of events) {
+        if (e.source === PROCESS_ID || (e.type !== 'runs' && e.type !== 'jobs')) continue;
+        const key = `${e.type}\u0000${e.app}`;
+        if (seen.has(key)) continue;
+        seen.add(key);
+        deliver(this.#remote.get(e.app), { type: e.type, app: e.app });
+      }
+    } catch {
+      // a failed check is retried at the next tick; nodes keep their poll as the safety net
+    } finally {
+      this.#polling = false;
+    }
+  }
+
+  /** After the LISTEN connection came back: wake every subscriber, as notifications may have been missed. */
+  #wakeAll(): void {
+    for (const [app, listeners] of this.#remote) {
+      deliver(listeners, { type: 'runs', app });
+      deliver(listeners, { type: 'jobs', app });
+    }
+  }
+
+  #onNotification(payload: string): void {
+    try {
+      const e = JSON.parse(payload) as { type?: unknown; app?: unknown; source?: unknown };
+      if (e.source === PROCESS_ID) return;
+      if ((e.type !== 'runs' && e.type !== 'jobs') || typeof e.app !== 'string') return;
+      deliver(this.#remote.get(e.app), { type: e.type, app: e.app });
+    } catch {
+      // not ours
+    }
+  }
+
+  /** Counts a run that reached a final state in its hourly bucket (written at commit). */
+  #count(c: Ctx, app: string, jobKey: string | null, state: RunState, durationMs: number | null): void {
+    const hour = Math.floor(c.now / HOUR_MS) * HOUR_MS;
+    const key = `${app}\u0000${jobKey ?? ''}\u0000${hour}`;
+    let b = c.stats.get(key);
+    if (!b) {
+      b = {
+        app,
+        jobKey: jobKey ?? '',
+        hour,
+        succeeded: 0,
+        failed: 0,
+        dead: 0,
+        timedOut: 0,
+        cancelled: 0,
+        lost: 0,
+        skipped: 0,
+        totalDurationMs: 0,
+        maxDurationMs: 0,
+      };
+      c.stats.set(key, b);
+    }
+    const field = STAT_FIELD[state];
+    if (field) (b[field] as number) += 1;
+    const d = durationMs ?? 0;
+    b.totalDurationMs += d;
+    if (d > b.maxDurationMs) b.maxDurationMs = d;
+  }
+
+  /** A `delay-after` job waiting for its run to end gets its next fire time: now + its delay. */
+  async #rearm(c: Ctx, app: string, jobKey: string | null): Promise<void> {
+    if (jobKey === null) return;
+    const job = await c.trx
+      .selectFrom(this.#t.jobs)
+      .select(['schedule', 'next_fire_at'])
+      .where('app', '=', app)
+      .where('job_key', '=', jobKey)
+      .executeTakeFirst();
+    if (!job || job.next_fire_at !== null) return;
+    const schedule = JSON.parse(String(job.schedule)) as JobRecord['schedule'];
+    if (schedule.kind !== 'delay-after') return;
+    await c.trx
+      .updateTable(this.#t.jobs)
+      .set({
+        next_fire_at: c.now + schedule.ms,
+        version: sql`version + 1`,
+        updated_at: c.now,
+      })
+      .where('app', '=', app)
+      .where('job_key', '=', jobKey)
+      .where('next_fire_at', 'is', null)
+      .execute();
+    this.#event(c, 'jobs', app);
+  }
+
+  /** Puts runs (full rows) in a final state, counts them and re-arms their jobs when asked. */
+  async #finish(c: Ctx, rows: Row[], state: RunState, reason: string | null, rearm: boolean): Promise<Row[]> {
+    if (rows.length === 0) return [];
+    for (const part of chunks(rows)) {
+      await c.trx
+        .updateTable(this.#t.runs)
+        .set({ state, reason: encText(reason), finished_at: c.now, lease_expires_at: null })
+        .where(
+          'id',
+          'in',
+          part.map((r) => num(r.id)),
+        )
+        .execute();
+    }
+    const done: Row[] = rows.map((r) => ({
+      ...r,
+      state,
+      reason: encText(reason),
+      finished_at: c.now,
+      lease_expires_at: null,
+    }));
+    for (const r of done) {
+      this.#count(c, r.app, r.job_key ?? null, state, r.duration_ms === null ? null : num(r.duration_ms));
+      if (rearm) await this.#rearm(c, r.app, r.job_key ?? null);
+    }
+    return done;
+  }
+
+  /** The node when this incarnation is current and not offline; `FencedError` (node) otherwise. */
+  async #requireNode(c: Ctx, app: string, nodeId: string, incarnation: number, what: string): Promise<Row> {
+    let q = c.trx.selectFrom(this.#t.nodes).selectAll().where('app', '=', app).where('node_id', '=', nodeId);
+    if (this.#d.rowLocks) q = q.forUpdate();
+    const node = await q.executeTakeFirst();
+    if (!node) {
+      throw new FencedError(
+        'node',
+        `node '${nodeId}' of app '${app}' is not registered (removed?), so it cannot ${what}: register it again`,
+      );
+    }
+    if (num(node.incarnation) !== incarnation) {
+      throw new FencedError(
+        'node',
+        `node '${nodeId}' incarnation ${incarnation} is stale (current: ${num(node.incarnation)}), so it cannot ${what}: stop its work and register again`,
+      );
+    }
+    if (node.state === 'offline') {
+      throw new FencedError(
+        'node',
+        `node '${nodeId}' incarnation ${incarnation} was marked offline, so it cannot ${what}: stop its work and register again`,
+      );
+    }
+    return node;
+  }
+
+  /** The app's row (created on first use), locked on databases with row locks. */
+  async #appRow(c: Ctx, app: string): Promise<Row> {
+    let q = c.trx.selectFrom(this.#t.apps).selectAll().where('app', '=', app);
+    if (this.#d.rowLocks) q = q.forUpdate();
+    const row = await q.executeTakeFirst();
+    if (row) return row;
+    await this.#d.insertIgnore(c.trx, this.#t.apps, {
+      app,
+      leader_node: null,
+      leader_incarnation: null,
+      leader_epoch: 0,
+      leader_expires_at: null,
+      map_generation: 0,
+      map_epoch: 0,
+      map_assignments: '{}',
+    });
+    const again = await q.executeTakeFirst();
+    if (!again) throw new StoreError(`the state row of app '${app}' could not be created`);
+    return again;
+  }
+
+  /** Refuses unless `epoch` is the app's current, unexpired leader lease; returns the app row. */
+  async #requireLeader(c: Ctx, app: string, epoch: number, what: string): Promise<Row> {
+    const row = await this.#appRow(c, app);
+    const lease = toLease(row);
+    if (!lease || lease.epoch !== epoch || lease.expiresAt <= c.now) {
+      throw new FencedError(
+        'leader',
+        `leader epoch ${epoch} of app '${app}' is not the current unexpired lease (current: ${lease ? `epoch ${lease.epoch}, ${lease.expiresAt <= c.now ? 'expired' : 'live'}` : 'none'}), so it cannot ${what}: step down and re-acquire leadership`,
+      );
+    }
+    return row;
+  }
+
+  async #runById(trx: Trx, id: number, lock: boolean): Promise<Row | undefined> {
+    let q = trx.selectFrom(this.#t.runs).selectAll().where('id', '=', id);
+    if (lock && this.#d.rowLocks) q = q.forUpdate();
+    return q.executeTakeFirst();
+  }
+
+  async #runByKey(trx: Trx, app: string, key: string): Promise<Row | undefined> {
+    return trx
+      .selectFrom(this.#t.runs)
+      .selectAll()
+      .where('app', '=', app)
+      .where('idempotency_key', '=', key)
+      .executeTakeFirst();
+  }
+
+  /**
+   * Inserts one draft as `enqueueRuns` does: an existing idempotency key returns the existing run;
+   * a job's `skip` / `replace` strategy applies against its pending and running runs (under the
+   * job's row lock where there are row locks).
+   */
+  async #insertRun(c: Ctx, draft: RunDraft): Promise<EnqueueResult> {
+    const { trx } = c;
+    if (draft.idempotencyKey !== null) {
+      const existing = await this.#runByKey(trx, draft.app, draft.idempotencyKey);
+      if (existing) return { run: toRun(existing), created: false };
+    }
+    let state: 'pending' | 'skipped' = draft.state ?? 'pending';
+    let reason: string | null = draft.reason ?? null;
+    if (
+      state === 'pending' &&
+      draft.jobKey !== null &&
+      (draft.block === 'skip' || draft.block === 'replace')
+    ) {
+      // serialize with every other insert of this job's runs, whether the job has a row or not
+      if (this.#d.rowLocks) await this.#d.lockKey(trx, this.#t.jobLocks, draft.app, draft.jobKey);
+      let q = trx
+        .selectFrom(this.#t.runs)
+        .selectAll()
+        .where('app', '=', draft.app)
+        .where('job_key', '=', draft.jobKey)
+        .where('state', 'in', ['pending', 'running'])
+        .orderBy('id');
+      if (this.#d.rowLocks) q = q.forUpdate();
+      const siblings = await q.execute();
+      if (draft.block === 'skip' && siblings.length > 0) {
+        const s = siblings[0]!;
+        state = 'skipped';
+        reason = `block strategy 'skip': run ${formatId(s.id)} of job '${draft.jobKey}' is ${s.state}`;
+      } else if (draft.block === 'replace' && siblings.length > 0) {
+        const why = 'replaced by a newer run';
+        await this.#finish(
+          c,
+          siblings.filter((s) => s.state === 'pending'),
+          'cancelled',
+          why,
+          false,
+        );
+        const running = siblings.filter((s) => s.state === 'running').map((s) => num(s.id));
+        if (running.length > 0) {
+          await trx
+            .updateTable(this.#t.runs)
+            .set({ cancel_requested: 1, reason: encText(why) })
+            .where('id', 'in', running)
+            .execute();
+        }
+      }
+    }
+    const parent = draft.parentRunId === null ? null : parseId(draft.parentRunId);
+    const row = runColumns(draft, c.now, parent);
+    if (state === 'skipped') {
+      row.state = 'skipped';
+      row.reason = encText(reason);
+      row.finished_at = c.now;
+    }
+    const id = await this.#d.insertRun(trx, this.#t.runs, row);
+    if (id === null) {
+      const existing = await this.#runByKey(trx, draft.app, draft.idempotencyKey ?? '');
+      if (!existing) throw new StoreError(`run with idempotency key '${draft.idempotencyKey}' vanished`);
+      return { run: toRun(existing), created: false };
+    }
+    if (state === 'skipped') this.#count(c, draft.app, draft.jobKey, 'skipped', null);
+    return { run: toRun({ ...row, id }), created: true };
+  }
+
+  /**
+   * Inserts drafts in order with `#insertRun`'s semantics. When no draft needs its job's block
+   * strategy checked and the database has `RETURNING`, the batch is one lookup of existing
+   * idempotency keys per app and one multi-row `INSERT … ON CONFLICT DO NOTHING RETURNING` per
+   * 500 rows; otherwise draft by draft.
+   */
+  async #insertRuns(c: Ctx, drafts: RunDraft[]): Promise<EnqueueResult[]> {
+    const perRow = (d: RunDraft) =>
+      d.jobKey !== null &&
+      (d.block === 'skip' || d.block === 'replace') &&
+      (d.state ?? 'pending') === 'pending';
+    if (!this.#d.returning || drafts.length < 2 || drafts.some(perRow)) {
+      const out: EnqueueResult[] = [];
+      for (const d of drafts) out.push(await this.#insertRun(c, d));
+      return out;
+    }
+    const k = (app: string, key: string) => `${app}\u0000${key}`;
+    const existing = new Map<string, Row>();
+    const keysByApp = new Map<string, string[]>();
+    for (const d of drafts) {
+      if (d.idempotencyKey === null) continue;
+      const list = keysByApp.get(d.app) ?? [];
+      list.push(d.idempotencyKey);
+      keysByApp.set(d.app, list);
+    }
+    for (const [app, keys] of keysByApp) {
+      for (const part of chunks([...new Set(keys)])) {
+        const rows = await c.trx
+          .selectFrom(this.#t.runs)
+          .selectAll()
+          .where('app', '=', app)
+          .where('idempotency_key', 'in', part)
+          .execute();
+        for (const r of rows) existing.set(k(app, r.idempotency_key), r);
+      }
+    }
+    const results: Array<EnqueueResult | undefined> = new Array(drafts.length);
+    const firstInBatch = new Map<string, number>();
+    const dupOf = new Map<number, number>();
+    const inserts: Array<{ index: number; row: Row }> = [];
+    drafts.forEach((d, index) => {
+      if (d.idempotencyKey !== null) {
+        const key = k(d.app, d.idempotencyKey);
+        const found = existing.get(key);
+        if (found) {
+          results[index] = { run: toRun(found), created: false };
+          return;
+        }
+        const first = firstInBatch.get(key);
+        if (first !== undefined) {
+          dupOf.set(index, first);
+          return;
+        }
+        firstInBatch.set(key, index);
+      }
+      const row = runColumns(d, c.now, d.parentRunId === null ? null : parseId(d.parentRunId));
+      if (d.state === 'skipped') {
+        row.state = 'skipped';
+        row.reason = encText(d.reason ?? null);
+        row.finished_at = c.now;
+      }
+      inserts.push({ index, row });
+    });
+    for (const part of chunks(inserts)) {
+      const returned = await c.trx
+        .insertInto(this.#t.runs)
+        .values(part.map((p) => p.row))
+        .onConflict((oc) => oc.columns(['app', 'idempotency_key']).doNothing())
+        .returning(['id', 'idempotency_key'])
+        .execute();
+      // ids are drawn in VALUES order: sorted by id, the returned rows follow the batch, minus
+      // the rows whose key a concurrent step inserted first
+      returned.sort((a, b) => num(a.id) - num(b.id));
+      let next = 0;
+      for (const { index, row } of part) {
+        const r = returned[next];
+        if (r && (r.idempotency_key ?? null) === row.idempotency_key) {
+          next++;
+          results[index] = { run: toRun({ ...row, id: r.id }), created: true };
+          if (row.state === 'skipped') this.#count(c, row.app, row.job_key ?? null, 'skipped', null);
+        } else {
+          const found = await this.#runByKey(c.trx, row.app, String(row.idempotency_key));
+          if (!found) throw new StoreError(`run with idempotency key '${row.idempotency_key}' vanished`);
+          results[index] = { run: toRun(found), created: false };
+        }
+      }
+      if (next !== returned.length) throw new StoreError('a batch insert returned rows it was not asked for');
+    }
+    for (const [index, first] of dupOf) results[index] = { run: results[first]!.run, created: false };
+    return results as EnqueueResult[];
+  }
+
+  // ---- jobs ----------------------------------------------------------------------------------
+
+  /** The job, or null. */
+  async getJob(app: string, key: string): Promise<JobRecord | null> {
+    return this.#read('getJob', async (db) => {
+      const row = await db
+        .selectFrom(this.#t.jobs)
+        .selectAll()
+        .where('app', '=', app)
+        .where('job_key', '=', key)
+        .executeTakeFirst();
+      return row ? toJob(row) : null;
+    });
+  }
+
+  /** Writes a job with compare-and-set on its version; see `Store.saveJob`. */
+  async saveJob(draft: JobDraft, expectedVersion: number | null | 'any'): Promise<JobRecord> {
+    try {
+      return await this.#tx('saveJob', async (c) => {
+        let q = c.trx
+          .selectFrom(this.#t.jobs)
+          .select(['version', 'created_at'])
+          .where('app', '=', draft.app)
+          .where('job_key', '=', draft.key);
+        if (this.#d.rowLocks) q = q.forUpdate();
+        const existing = await q.executeTakeFirst();
+        if (expectedVersion === null && existing) {
+          throw new ConflictError(
+            `job '${draft.key}' already exists in app '${draft.app}' (version ${num(existing.version)}): update it with its version instead`,
+          );
+        }
+        if (typeof expectedVersion === 'number') {
+          if (!existing) {
+            throw new ConflictError(
+              `job '${draft.key}' of app '${draft.app}' does not exist, so version ${expectedVersion} cannot match: create it with expectedVersion null`,
+            );
+          }
+          if (num(existing.version) !== expectedVersion) {
+            throw new ConflictError(
+              `job '${draft.key}' of app '${draft.app}' is at version ${num(existing.version)}, not ${expectedVersion}: re-read it and try again`,
+            );
+          }
+        }
+        const cols = jobColumns(draft);
+        const version = existing ? num(existing.version) + 1 : 1;
+        const createdAt = existing ? num(existing.created_at) : c.now;
+        if (existing) {
+          await c.trx
+            .updateTable(this.#t.jobs)
+            .set({ ...cols, version, updated_at: c.now })
+            .where('app', '=', draft.app)
+            .where('job_key', '=', draft.key)
+            .execute();
+          await c.trx
+            .deleteFrom(this.#t.jobTags)
+            .where('app', '=', draft.app)
+            .where('job_key', '=', draft.key)
+            .execute();
+        } else {
+          await c.trx
+            .insertInto(this.#t.jobs)
+            .values({ ...cols, version, created_at: createdAt, updated_at: c.now })
+            .execute();
+        }
+        const tags = [...new Set(draft.tags)];
+        if (tags.length > 0) {
+          await c.trx
+            .insertInto(this.#t.jobTags)
+            .values(tags.map((tag) => ({ app: draft.app, job_key: draft.key, tag })))
+            .execute();
+        }
+        this.#event(c, 'jobs', draft.app);
+        return toJob({ ...cols, version, created_at: createdAt, updated_at: c.now });
+      });
+    } catch (err) {
+      if (isUniqueViolation((err as { cause?: unknown }).cause)) {
+        throw new ConflictError(
+          `job '${draft.key}' of app '${draft.app}' was created concurrently: re-read it and try again`,
+          { cause: err },
+        );
+      }
+      throw err;
+    }
+  }
+
+  /** Deletes a job and cancels its pending runs; see `Store.deleteJob`. */
+  async deleteJob(app: string, key: string, expectedVersion?: number): Promise<JobRecord | null> {
+    return this.#tx('deleteJob', async (c) => {
+      let q = c.trx.selectFrom(this.#t.jobs).selectAll().where('app', '=', app).where('job_key', '=', key);
+      if (this.#d.rowLocks) q = q.forUpdate();
+      const row = await q.executeTakeFirst();
+      if (!row) return null;
+      if (expectedVersion !== undefined && num(row.version) !== expectedVersion) {
+        throw new ConflictError(
+          `job '${key}' of app '${app}' is at version ${num(row.version)}, not ${expectedVersion}: re-read it and try again`,
+        );
+      }
+      await c.trx.deleteFrom(this.#t.jobs).where('app', '=', app).where('job_key', '=', key).execute();
+      await c.trx.deleteFrom(this.#t.jobTags).where('app', '=', app).where('job_key', '=', key).execute();
+      let pq = c.trx
+        .selectFrom(this.#t.runs)
+        .selectAll()
+        .where('app', '=', app)
+        .where('job_key', '=', key)
+        .where('state', '=', 'pending');
+      if (this.#d.rowLocks) pq = pq.forUpdate();
+      const pending = await pq.execute();
+      await this.#finish(c, pending, 'cancelled', 'job deleted', false);
+      if (pending.length > 0) this.#event(c, 'runs', app);
+      this.#event(c, 'jobs', app);
+      return toJob(row);
+    });
+  }
+
+  /** Jobs by key ascending (then app), filtered, one keyset page. */
+  async listJobs(filter: JobFilter, page?: PageRequest): Promise<Page<JobRecord>> {
+    const limit = page?.limit ?? DEFAULT_PAGE;
+    const after = page?.cursor ? decodeCursor(page.cursor, 2) : null;
+    return this.#read('listJobs', async (db) => {
+      const t = this.#t;
+      let q = db.selectFrom(`${t.jobs} as j`).selectAll('j');
+      if (filter.app !== undefined) q = q.where('j.app', '=', filter.app);
+      if (filter.enabled !== undefined) q = q.where('j.enabled', '=', filter.enabled ? 1 : 0);
+      if (filter.handler !== undefined) q = q.where('j.handler', '=', filter.handler);
+      if (filter.source !== undefined) q = q.where('j.source', '=', filter.source);
+      if (filter.tag !== undefined) {
+        const tag = filter.tag;
+        q = q.where(({ exists, selectFrom }) =>
+          exists(
+            selectFrom(`${t.jobTags} as g`)
+              .select('g.tag')
+              .whereRef('g.app', '=', 'j.app')
+              .whereRef('g.job_key', '=', 'j.job_key')
+              .where('g.tag', '=', tag),
+          ),
+        );
+      }
+      if (filter.search !== undefined) {
+        const p = likeContains(filter.search.toLowerCase());
+        q = q.where(
+          sql<boolean>`(lower(j.job_key) like ${p} escape '!' or lower(j.handler) like ${p} escape '!' or lower(coalesce(j.description, '')) like ${p} escape '!')`,
+        );
+      }
+      if (after) {
+        const [key, app] = after as [string, string];
+        q = q.where((eb) =>
+          eb.or([eb('j.job_key', '>', key), eb.and([eb('j.job_key', '=', key), eb('j.app', '>', app)])]),
+        );
+      }
+      const rows = await q
+        .orderBy('j.job_key')
+        .orderBy('j.app')
+        .limit(limit + 1)
+        .execute();
+      const items = rows.slice(0, limit).map(toJob);
+      const last = items[items.length - 1];
+      return { items, nextCursor: rows.length > limit && last ? encodeCursor([last.key, last.app]) : null };
+    });
+  }
+
+  // ---- firing --------------------------------------------------------------------------------
+
+  /** Enabled jobs due at the database's now, earliest first; see `Store.dueJobs`. */
+  async dueJobs(query: { app: string; partitions: number[] | null; limit: number }): Promise<JobRecord[]> {
+    if (query.partitions !== null && query.partitions.length === 0) return [];
+    return this.#read('dueJobs', async (db) => {
+      let q = db
+        .selectFrom(this.#t.jobs)
+        .selectAll()
+        .where('app', '=', query.app)
+        .where('enabled', '=', 1)
+        .where('next_fire_at', '<=', this.#nowExpr());
+      if (query.partitions !== null) q = q.where('partition_no', 'in', query.partitions);
+      const rows = await q.orderBy('next_fire_at').orderBy('job_key').limit(query.limit).execute();
+      return rows.map(toJob);
+    });
+  }
+
+  /** Compare-and-set on `next_fire_at`, and the fire's runs, in one transaction; see `Store.fireJobs`. */
+  async fireJobs(app: string, fires: FireRequest[]): Promise<FireResult[]> {
+    return this.#tx('fireJobs', async (c) => {
+      const results: FireResult[] = [];
+      for (const fire of fires) {
+        const r = await c.trx
+          .updateTable(this.#t.jobs)
+          .set({
+            next_fire_at: fire.nextFireAt,
+            last_fire_at: fire.lastFireAt,
+            version: sql`version + 1`,
+            updated_at: c.now,
+          })
+          .where('app', '=', app)
+          .where('job_key', '=', fire.jobKey)
+          .where('enabled', '=', 1)
+          .where('next_fire_at', '=', fire.expectedNextFireAt)
+          .executeTakeFirst();
+        if (affected(r) !== 1) {
+          results.push({ jobKey: fire.jobKey, fired: false, runs: [] });
+          continue;
+        }
+        const runs = (await this.#insertRuns(c, fire.runs)).filter((r) => r.created).map((r) => r.run);
+        if (runs.length > 0) this.#event(c, 'runs', app);
+        results.push({ jobKey: fire.jobKey, fired: true, runs });
+      }
+      return results;
+    });
+  }
+
+  /** The earliest next fire or due time this node cares about, in one statement; see `Store.nextWakeAt`. */
+  async nextWakeAt(query: {
+    app: string;
+    partitions: number[] | null;
+    handlers: string[];
+    nodeId: string;
+  }): Promise<number | null> {
+    return this.#read('nextWakeAt', async (db) => {
+      const parts: RawBuilder<unknown>[] = [];
+      if (query.partitions === null || query.partitions.length > 0) {
+        let jq = db
+          .selectFrom(this.#t.jobs)
+          .select((eb) => eb.fn.min('next_fire_at').as('m'))
+          .where('app', '=', query.app)
+          .where('enabled', '=', 1);
+        if (query.partitions !== null) jq = jq.where('partition_no', 'in', query.partitions);
+        parts.push(sql`(${jq})`);
+      }
+      if (query.handlers.length > 0) {
+        const rq = db
+          .selectFrom(this.#t.runs)
+          .select((eb) => eb.fn.min('due_at').as('m'))
+          .where('app', '=', query.app)
+          .where('state', '=', 'pending')
+          .where('handler', 'in', query.handlers)
+          .where((eb) => eb.or([eb('target_node', 'is', null), eb('target_node', '=', query.nodeId)]));
+        parts.push(sql`(${rq})`);
+      }
+      if (parts.length === 0) return null;
+      const r = await sql<Record<string, unknown>>`select ${sql.join(
+        parts.map((p, i) => sql`${p} as ${sql.ref(`m${i}`)}`),
+      )}`.execute(db);
+      const row = r.rows[0] ?? {};
+      let best: number | null = null;
+      for (const v of Object.values(row)) {
+        if (v === null || v === undefined) continue;
+        const n = num(v);
+        if (best === null || n < best) best = n;
+      }
+      return best;
+    });
+  }
+
+  // ---- runs ----------------------------------------------------------------------------------
+
+  /** Inserts runs in one transaction; see `Store.enqueueRuns`. */
+  async enqueueRuns(drafts: RunDraft[]): Promise<EnqueueResult[]> {
+    if (drafts.length === 0) return [];
+    return this.#tx('enqueueRuns', async (c) => {
+      const results = await this.#insertRuns(c, drafts);
+      results.forEach((r, i) => {
+        if (r.created) this.#event(c, 'runs', drafts[i]!.app);
+      });
+      return results;
+    });
+  }
+
+  /**
+   * Claims due runs for a node: candidates locked with `FOR UPDATE SKIP LOCKED` (PostgreSQL,
+   * MySQL) or under the SQLite write lock, at most one non-parallel run per job and none while one
+   * of the job runs; the unique running guard refuses any interleaving that would start two, and
+   * such a claim is retried. See `Store.claimRuns`.
+   */
+  async claimRuns(request: ClaimRequest): Promise<RunRecord[]> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.#tx('claimRuns', (c) => this.#claim(c, request));
+      } catch (err) {
+        if (attempt < 4 && isViolationOf((err as { cause?: unknown }).cause, 'serial_guard')) continue;
+        throw err;
+      }
+    }
+  }
+
+  async #claim(c: Ctx, request: ClaimRequest): Promise<RunRecord[]> {
+    await this.#requireNode(c, request.app, request.nodeId, request.incarnation, 'claim runs');
+    if (request.limit <= 0 || request.handlers.length === 0) return [];
+    const t = this.#t;
+    const window = Math.min(request.limit * 2 + 16, STORE_LIMITS.maxBatch);
+    let q = c.trx
+      .selectFrom(`${t.runs} as r`)
+      .selectAll('r')
+      .where('r.app', '=', request.app)
+      .where('r.state', '=', 'pending')
+      .where('r.due_at', '<=', c.now)
+      .where('r.handler', 'in', request.handlers)
+      .where((eb) => eb.or([eb('r.target_node', 'is', null), eb('r.target_node', '=', request.nodeId)]))
+      .where((eb) =>
+        eb.or([
+          eb('r.job_key', 'is', null),
+          eb('r.block', '=', 'parallel'),
+          eb.not(
+            eb.exists(
+              eb
+                .selectFrom(`${t.runs} as x`)
+                .select('x.id')
+                .whereRef('x.app', '=', 'r.app')
+                .whereRef('x.job_key', '=', 'r.job_key')
+                .where('x.state', '=', 'running'),
+            ),
+          ),
+        ]),
+      )
+      .orderBy('r.priority', 'desc')
+      .orderBy('r.due_at')
+      .orderBy('r.id')
+      .limit(window);
+    if (this.#d.capabilities.skipLocked) q = q.forUpdate().skipLocked();
+    const candidates = await q.execute();
+    const busy = new Set<string>();
+    let picked: Row[] = [];
+    for (const r of candidates) {
+      if (picked.length >= request.limit) break;
+      if (r.job_key !== null) {
+        if (r.block !== 'parallel' && busy.has(r.job_key)) continue;
+        busy.add(r.job_key);
+      }
+      picked.push(r);
+    }
+    const serialJobs = [
+      ...new Set(picked.filter((r) => r.job_key !== null && r.block !== 'parallel').map((r) => r.job_key)),
+    ];
+    if (this.#d.rowLocks && serialJobs.length > 0) {
+      // a claimer that committed since our snapshot-free read above may have started one
+      const running = await c.trx
+        .selectFrom(t.runs)
+        .select('job_key')
+        .where('app', '=', request.app)
+        .where('state', '=', 'running')
+        .where('job_key', 'in', serialJobs)
+        .execute();
+      const taken = new Set(running.map((r) => r.job_key));
+      picked = picked.filter((r) => r.job_key === null || r.block === 'parallel' || !taken.has(r.job_key));
+    }
+    if (picked.length === 0) return [];
+    const patch = {
+      state: 'running',
+      owner_node: request.nodeId,
+      owner_incarnation: request.incarnation,
+      lease_expires_at: c.now + request.leaseMs,
+      started_at: c.now,
+    };
+    await c.trx
+      .updateTable(t.runs)
+      .set(patch)
+      .where(
+        'id',
+        'in',
+        picked.map((r) => num(r.id)),
+      )
+      .execute();
+    return picked.map((r) => toRun({ ...r, ...patch }));
+  }
+
+  /** Ends a run its node owns and inserts its retry, in one transaction; see `Store.completeRun`. */
+  async completeRun(request: CompleteRequest): Promise<CompleteResult> {
+    const id = parseId(request.runId);
+    if (id === null) throw new NotFoundError('run', request.runId);
+    return this.#tx('completeRun', async (c) => {
+      const row = await this.#runById(c.trx, id, true);
+      if (!row) throw new NotFoundError('run', request.runId);
+      const node = await c.trx
+        .selectFrom(this.#t.nodes)
+        .select('incarnation')
+        .where('app', '=', row.app)
+        .where('node_id', '=', request.nodeId)
+        .executeTakeFirst();
+      if (
+        row.state !== 'running' ||
+        row.owner_node !== request.nodeId ||
+        num(row.owner_incarnation) !== request.incarnation ||
+        !node ||
+        num(node.incarnation) !== request.incarnation
+      ) {
+        throw new FencedError(
+          'run',
+          `run '${formatId(row.id)}' is ${row.state} and owned by ${row.owner_node ?? 'no node'} (incarnation ${row.owner_incarnation ?? '-'}), not by '${request.nodeId}' incarnation ${request.incarnation}: abort its handler and drop the result`,
+        );
+      }
+      const state: RunState = request.outcome === 'failed' && !request.retry ? 'dead' : request.outcome;
+      const patch = {
+        state,
+        finished_at: c.now,
+        lease_expires_at: null,
+        duration_ms: request.durationMs,
+        result: toJson(request.result ?? null),
+        error: request.error ? toJson(request.error) : null,
+      };
+      await c.trx.updateTable(this.#t.runs).set(patch).where('id', '=', id).execute();
+      // the run ends before its retry is inserted, so the retry never sees it as a sibling
+      // (a skip job's retry is pending, not skipped)
+      let retry: RunRecord | null = null;
+      if (request.retry) retry = (await this.#insertRun(c, request.retry)).run;
+      this.#count(c, row.app, row.job_key ?? null, state, request.durationMs);
+      if (retry === null) await this.#rearm(c, row.app, row.job_key ?? null);
+      this.#event(c, 'runs', row.app);
+      return { run: toRun({ ...row, ...patch }), retry };
+    });
+  }
+
+  /** Cancels a pending run, or asks a running one to stop; see `Store.cancelRun`. */
+  async cancelRun(runId: string, reason: string): Promise<RunRecord> {
+    const id = parseId(runId);
+    if (id === null) throw new NotFoundError('run', runId);
+    return this.#tx('cancelRun', async (c) => {
+      const row = await this.#runById(c.trx, id, true);
+      if (!row) throw new NotFoundError('run', runId);
+      if (row.state === 'pending') {
+        const [done] = await this.#finish(c, [row], 'cancelled', reason, true);
+        this.#event(c, 'runs', row.app);
+        return toRun(done!);
+      }
+      if (row.state === 'running') {
+        await c.trx
+          .updateTable(this.#t.runs)
+          .set({ cancel_requested: 1, reason: encText(reason) })
+          .where('id', '=', id)
+          .execute();
+        return toRun({ ...row, cancel_requested: 1, reason: encText(reason) });
+      }
+      return toRun(row);
+    });
+  }
+
+  /** The run, or null. */
+  async getRun(runId: string): Promise<RunRecord | null> {
+    const id = parseId(runId);
+    if (id === null) return null;
+    return this.#read('getRun', async (db) => {
+      const row = await this.#runById(db, id, false);
+      return row ? toRun(row) : null;
+    });
+  }
+
+  /** Runs newest first by id, filtered, one keyset page. */
+  async listRuns(filter: RunFilter, page?: PageRequest): Promise<Page<RunRecord>> {
+    const limit = page?.limit ?? DEFAULT_PAGE;
+    const before = page?.cursor ? decodeCursor(page.cursor, 1)[0]! : null;
+    const beforeId = before === null ? null : parseId(before);
+    if (before !== null && beforeId === null) decodeCursor('', 1);
+    const parent = filter.parentRunId === undefined ? undefined : parseId(filter.parentRunId);
+    if (parent === null || (filter.states !== undefined && filter.states.length === 0)) {
+      return { items: [], nextCursor: null };
+    }
+    return this.#read('listRuns', async (db) => {
+      let q = db.selectFrom(this.#t.runs).selectAll();
+      if (filter.app !== undefined) q = q.where('app', '=', filter.app);
+      if (filter.jobKey !== undefined) q = q.where('job_key', '=', filter.jobKey);
+      if (filter.handler !== undefined) q = q.where('handler', '=', filter.handler);
+      if (filter.nodeId !== undefined) q = q.where('owner_node', '=', filter.nodeId);
+      if (filter.states !== undefined) q = q.where('state', 'in', filter.states);
+      if (filter.trigger !== undefined) q = q.where('trig', '=', filter.trigger);
+      if (filter.from !== undefined) q = q.where('created_at', '>=', filter.from);
+      if (filter.to !== undefined) q = q.where('created_at', '<', filter.to);
+      if (parent !== undefined) q = q.where('parent_run_id', '=', parent);
+      if (beforeId !== null) q = q.where('id', '<', beforeId);
+      const rows = await q
+        .orderBy('id', 'desc')
+        .limit(limit + 1)
+        .execute();
+      const items = rows.slice(0, limit).map(toRun);
+      const last = items[items.length - 1];
+      return { items, nextCursor: rows.length > limit && last ? encodeCursor([last.id]) : null };
+    });
+  }
+
+  /** Counts of the app's runs in each asked state (0 included), one grouped statement. */
+  async countRuns(app: string, states: RunState[]): Promise<Partial<Record<RunState, number>>> {
+    const counts: Partial<Record<RunState, number>> = {};
+    for (const s of states) counts[s] = 0;
+    if (states.length === 0) return counts;
+    return this.#read('countRuns', async (db) => {
+      const rows = await db
+        .selectFrom(this.#t.runs)
+        .select((eb) => ['state', eb.fn.countAll().as('n')])
+        .where('app', '=', app)
+        .where('state', 'in', states)
+        .groupBy('state')
+        .execute();
+      for (const r of rows) counts[r.state as RunState] = num(r.n);
+      return counts;
+    });
+  }
+
+  // ---- nodes and leases ----------------------------------------------------------------------
+
+  /** Joins a node with a new, higher incarnation; see `Store.registerNode`. */
+  async registerNode(info: NodeInfo): Promise<NodeRecord> {
+    return this.#tx('registerNode', async (c) => {
+      const t = this.#t;
+      await this.#d.insertIgnore(c.trx, t.nodeSeq, { app: info.app, node_id: info.nodeId, incarnation: 0 });
+      await c.trx
+        .updateTable(t.nodeSeq)
+        .set({ incarnation: sql`incarnation + 1` })
+        .where('app', '=', info.app)
+        .where('node_id', '=', info.nodeId)
+        .execute();
+      const seq = await c.trx
+        .selectFrom(t.nodeSeq)
+        .select('incarnation')
+        .where('app', '=', info.app)
+        .where('node_id', '=', info.nodeId)
+        .executeTakeFirstOrThrow();
+      const previous = await c.trx
+        .selectFrom(t.nodes)
+        .select('desired_state')
+        .where('app', '=', info.app)
+        .where('node_id', '=', info.nodeId)
+        .executeTakeFirst();
+      const desired = (previous?.desired_state ?? null) as NodeRecord['desiredState'];
+      const row: Row = {
+        app: info.app,
+        node_id: info.nodeId,
+        host: encText(info.host),
+        pid: info.pid,
+        version: encText(info.version),
+        handlers: toJson(info.handlers),
+        weight: info.weight,
+        concurrency: info.concurrency,
+        incarnation: num(seq.incarnation),
+        state: desired ?? 'active',
+        desired_state: desired,
+        running: 0,
+        joined_at: c.now,
+        last_heartbeat_at: c.now,
+      };
+      await c.trx
+        .deleteFrom(t.nodes)
+        .where('app', '=', info.app)
+        .where('node_id', '=', info.nodeId)
+        .execute();
+      await c.trx.insertInto(t.nodes).values(row).execute();
+      return toNode(row);
+    });
+  }
+
+  /** Liveness, run leases, leader renewal and read-backs in one transaction; see `Store.heartbeat`. */
+  async heartbeat(request: HeartbeatRequest): Promise<HeartbeatResult> {
+    return this.#tx('heartbeat', async (c) => {
+      const t = this.#t;
+      const node = await this.#requireNode(c, request.app, request.nodeId, request.incarnation, 'heartbeat');
+      await c.trx
+        .updateTable(t.nodes)
+        .set({ state: request.state, running: request.running, last_heartbeat_at: c.now })
+        .where('app', '=', request.app)
+        .where('node_id', '=', request.nodeId)
+        .execute();
+      const cancelRunIds: string[] = [];
+      const lostRunIds: string[] = [];
+      const ids = request.runs.map((r) => parseId(r.runId)).filter((id): id is number => id !== null);
+      const rows = new Map<number, Row>();
+      for (const part of chunks(ids)) {
+        const found = await c.trx
+          .selectFrom(t.runs)
+          .select(['id', 'app', 'state', 'owner_node', 'owner_incarnation', 'cancel_requested'])
+          .where('id', 'in', part)
+          .execute();
+        for (const r of found) rows.set(num(r.id), r);
+      }
+      const owned: number[] = [];
+      for (const reported of request.runs) {
+        const id = parseId(reported.runId);
+        const run = id === null ? undefined : rows.get(id);
+        if (
+          !run ||
+          run.app !== request.app ||
+          run.state !== 'running' ||
+          run.owner_node !== request.nodeId ||
+          num(run.owner_incarnation) !== request.incarnation
+        ) {
+          lostRunIds.push(reported.runId);
+          continue;
+        }
+        owned.push(id!);
+        if (reported.progress !== undefined) {
+          await c.trx
+            .updateTable(t.runs)
+            .set({ progress: reported.progress })
+            .where('id', '=', id!)
+            .execute();
+        }
+        if (num(run.cancel_requested) === 1) cancelRunIds.push(reported.runId);
+      }
+      for (const part of chunks(owned)) {
+        await c.trx
+          .updateTable(t.runs)
+          .set({ lease_expires_at: c.now + request.runLeaseMs })
+          .where('id', 'in', part)
+          .execute();
+      }
+      if (request.leader) {
+        await c.trx
+          .updateTable(t.apps)
+          .set({ leader_expires_at: c.now + request.leader.ttlMs })
+          .where('app', '=', request.app)
+          .where('leader_epoch', '=', request.leader.epoch)
+          .where('leader_node', '=', request.nodeId)
+          .where('leader_incarnation', '=', request.incarnation)
+          .where('leader_expires_at', '>', c.now)
+          .execute();
+      }
+      const app = await c.trx
+        .selectFrom(t.apps)
+        .selectAll()
+        .where('app', '=', request.app)
+        .executeTakeFirst();
+      return {
+        now: c.now,
+        cancelRunIds,
+        lostRunIds,
+        desiredState: (node.desired_state ?? null) as NodeRecord['desiredState'],
+        partitionGeneration: app ? num(app.map_generation) : 0,
+        leader: toLease(app),
+      };
+    });
+  }
+
+  /** Marks the node offline and releases its leader lease; see `Store.leaveNode`. */
+  async leaveNode(app: string, nodeId: string, incarnation: number): Promise<void> {
+    await this.#tx('leaveNode', async (c) => {
+      const r = await c.trx
+        .updateTable(this.#t.nodes)
+        .set({ state: 'offline' })
+        .where('app', '=', app)
+        .where('node_id', '=', nodeId)
+        .where('incarnation', '=', incarnation)
+        .executeTakeFirst();
+      if (affected(r) === 0) return;
+      await c.trx
+        .updateTable(this.#t.apps)
+        .set({ leader_expires_at: c.now })
+        .where('app', '=', app)
+        .where('leader_node', '=', nodeId)
+        .where('leader_incarnation', '=', incarnation)
+        .where('leader_expires_at', '>', c.now)
+        .execute();
+    });
+  }
+
+  /** Records an operator's drain, pause or resume; see `Store.setNodeDesiredState`. */
+  async setNodeDesiredState(
+    app: string,
+    nodeId: string,
+    desired: 'active' | 'draining' | 'paused',
+  ): Promise<NodeRecord> {
+    return this.#tx('setNodeDesiredState', async (c) => {
+      const row = await c.trx
+        .selectFrom(this.#t.nodes)
+        .selectAll()
+        .where('app', '=', app)
+        .where('node_id', '=', nodeId)
+        .executeTakeFirst();
+      if (!row) throw new NotFoundError('node', nodeId);
+      await c.trx
+        .updateTable(this.#t.nodes)
+        .set({ desired_state: desired })
+        .where('app', '=', app)
+        .where('node_id', '=', nodeId)
+        .execute();
+      return toNode({ ...row, desired_state: desired });
+    });
+  }
+
+  /** Forgets a node (fencing it) and expires its leader lease; see `Store.removeNode`. */
+  async removeNode(app: string, nodeId: string): Promise<boolean> {
+    return this.#tx('removeNode', async (c) => {
+      const r = await c.trx
+        .deleteFrom(this.#t.nodes)
+        .where('app', '=', app)
+        .where('node_id', '=', nodeId)
+        .executeTakeFirst();
+      if (affected(r) === 0) return false;
+      await c.trx
+        .updateTable(this.#t.apps)
+        .set({ leader_expires_at: c.now })
+        .where('app', '=', app)
+        .where('leader_node', '=', nodeId)
+        .where('leader_expires_at', '>', c.now)
+        .execute();
+      return true;
+    });
+  }
+
+  /** The app's nodes by id. */
+  async listNodes(app: string): Promise<NodeRecord[]> {
+    return this.#read('listNodes', async (db) => {
+      const rows = await db
+        .selectFrom(this.#t.nodes)
+        .selectAll()
+        .where('app', '=', app)
+        .orderBy('node_id')
+        .execute();
+      return rows.map(toNode);
+    });
+  }
+
+  /** Takes or renews the leader lease under the app row's lock; see `Store.acquireLeadership`. */
+  async acquireLeadership(request: {
+    app: string;
+    nodeId: string;
+    incarnation: number;
+    ttlMs: number;
+  }): Promise<LeaderLease> {
+    return this.#tx('acquireLeadership', async (c) => {
+      await this.#requireNode(c, request.app, request.nodeId, request.incarnation, 'acquire leadership');
+      const row = await this.#appRow(c, request.app);
+      const lease = toLease(row);
+      const expiresAt = c.now + request.ttlMs;
+      if (lease && lease.expiresAt > c.now) {
+        if (lease.nodeId !== request.nodeId || lease.incarnation !== request.incarnation) return lease;
+        await c.trx
+          .updateTable(this.#t.apps)
+          .set({ leader_expires_at: expiresAt })
+          .where('app', '=', request.app)
+          .execute();
+        return { ...lease, expiresAt };
+      }
+      const next: LeaderLease = {
+        nodeId: request.nodeId,
+        incarnation: request.incarnation,
+        epoch: num(row.leader_epoch) + 1,
+        expiresAt,
+      };
+      await c.trx
+        .updateTable(this.#t.apps)
+        .set({
+          leader_node: next.nodeId,
+          leader_incarnation: next.incarnation,
+          leader_epoch: next.epoch,
+          leader_expires_at: next.expiresAt,
+        })
+        .where('app', '=', request.app)
+        .execute();
+      return next;
+    });
+  }
+
+  /** The lease, expired or not, or null. */
+  async getLeader(app: string): Promise<LeaderLease | null> {
+    return this.#read('getLeader', async (db) =>
+      toLease(await db.selectFrom(this.#t.apps).selectAll().where('app', '=', app).executeTakeFirst()),
+    );
+  }
+
+  /** Expires the lease now if this node holds this epoch. */
+  async resignLeadership(app: string, nodeId: string, epoch: number): Promise<void> {
+    await this.#tx('resignLeadership', async (c) => {
+      await c.trx
+        .updateTable(this.#t.apps)
+        .set({ leader_expires_at: c.now })
+        .where('app', '=', app)
+        .where('leader_node', '=', nodeId)
+        .where('leader_epoch', '=', epoch)
+        .where('leader_expires_at', '>', c.now)
+        .execute();
+    });
+  }
+
+  /** Writes the partition map under the leader's epoch; see `Store.writePartitionMap`. */
+  async writePartitionMap(request: {
+    app: string;
+    epoch: number;
+    assignments: Record<string, number[]>;
+  }): Promise<PartitionMap> {
+    return this.#tx('writePartitionMap', async (c) => {
+      const row = await this.#requireLeader(c, request.app, request.epoch, 'write the partition map');
+      const map: PartitionMap = {
+        generation: num(row.map_generation) + 1,
+        epoch: request.epoch,
+        assignments: JSON.parse(toJson(request.assignments)) as Record<string, number[]>,
+      };
+      await c.trx
+        .updateTable(this.#t.apps)
+        .set({
+          map_generation: map.generation,
+          map_epoch: map.epoch,
+          map_assignments: toJson(map.assignments),
+        })
+        .where('app', '=', request.app)
+        .execute();
+      return map;
+    });
+  }
+
+  /** The map, or generation 0 with no assignments. */
+  async getPartitionMap(app: string): Promise<PartitionMap> {
+    return this.#read('getPartitionMap', async (db) => {
+      const row = await db.selectFrom(this.#t.apps).selectAll().where('app', '=', app).executeTakeFirst();
+      if (!row) return { generation: 0, epoch: 0, assignments: {} };
+      return {
+        generation: num(row.map_generation),
+        epoch: num(row.map_epoch),
+        assignments: JSON.parse(String(row.map_assignments)) as Record<string, number[]>,
+      };
+    });
+  }
+
+  /** Marks silent nodes offline and their runs lost, with retries, in one transaction; see `Store.reapDeadNodes`. */
+  async reapDeadNodes(request: ReapRequest): Promise<ReapResult> {
+    return this.#tx('reapDeadNodes', async (c) => {
+      const t = this.#t;
+      await this.#requireLeader(c, request.app, request.epoch, 'reap dead nodes');
+      const silent = await c.trx
+        .selectFrom(t.nodes)
+        .select('node_id')
+        .where('app', '=', request.app)
+        .where('state', '<>', 'offline')
+        .where('last_heartbeat_at', '<', c.now - request.nodeTtlMs)
+        .orderBy('node_id')
+        .execute();
+      const offlineNodes = silent.map((n) => String(n.node_id));
+      for (const part of chunks(offlineNodes)) {
+        await c.trx
+          .updateTable(t.nodes)
+          .set({ state: 'offline' })
+          .where('app', '=', request.app)
+          .where('node_id', 'in', part)
+          .execute();
+      }
+      const limit = request.limit ?? 1000;
+      const candidates = await c.trx
+        .selectFrom(`${t.runs} as r`)
+        .leftJoin(`${t.nodes} as n`, (j) =>
+          j.onRef('n.app', '=', 'r.app').onRef('n.node_id', '=', 'r.owner_node'),
+        )
+        .selectAll('r')
+        .select(['n.node_id as n_node_id', 'n.incarnation as n_incarnation', 'n.state as n_state'])
+        .where('r.app', '=', request.app)
+        .where('r.state', '=', 'running')
+        .where((eb) =>
+          eb.or([
+            eb('n.node_id', 'is', null),
+            eb('n.incarnation', '<>', eb.ref('r.owner_incarnation')),
+            eb('n.state', '=', 'offline'),
+            eb('r.lease_expires_at', 'is', null),
+            eb('r.lease_expires_at', '<=', c.now),
+          ]),
+        )
+        .orderBy('r.id')
+        .limit(limit)
+        .execute();
+      let confirmed = candidates;
+      if (this.#d.rowLocks && candidates.length > 0) {
+        // lock them and keep those still running: a completion may have committed meanwhile
+        const locked = await c.trx
+          .selectFrom(t.runs)
+          .select('id')
+          .where(
+            'id',
+            'in',
+            candidates.map((r) => num(r.id)),
+          )
+          .where('state', '=', 'running')
+          .forUpdate()
+          .execute();
+        const ids = new Set(locked.map((r) => num(r.id)));
+        confirmed = candidates.filter((r) => ids.has(num(r.id)));
+      }
+      const lost: RunRecord[] = [];
+      const retries: RunRecord[] = [];
+      for (const run of confirmed) {
+        const reason =
+          run.n_node_id === null || run.n_node_id === undefined
+            ? `node '${run.owner_node}' was removed`
+            : num(run.n_incarnation) !== num(run.owner_incarnation)
+              ? `node '${run.owner_node}' restarted`
+              : run.n_state === 'offline'
+                ? `node '${run.owner_node}' went offline`
+                : 'run lease expired';
+        const { n_node_id: _a, n_incarnation: _b, n_state: _c, ...row } = run;
+        const retryLeft =
+          num(row.attempt) < (JSON.parse(String(row.retry)) as RunRecord['retry']).maxAttempts;
+        const [done] = await this.#finish(c, [row], 'lost', reason, !retryLeft);
+        lost.push(toRun(done!));
+        if (retryLeft) {
+          const prev = toRun(row);
+          const { run: retry } = await this.#insertRun(c, {
+            app: prev.app,
+            jobKey: prev.jobKey,
+            handler: prev.handler,
+            params: prev.params,
+            trigger: 'retry',
+            scheduledFor: prev.scheduledFor,
+            attempt: prev.attempt + 1,
+            retry: prev.retry,
+            timeoutMs: prev.timeoutMs,
+            shardIndex: prev.shardIndex,
+            shardTotal: prev.shardTotal,
+            priority: prev.priority,
+            block: prev.block,
+            routing: prev.routing,
+            targetNode: null,
+            idempotencyKey: null,
+            parentRunId: prev.id,
+          });
+          retries.push(retry);
+        }
+      }
+      if (lost.length > 0) this.#event(c, 'runs', request.app);
+      return { offlineNodes, lost, retries };
+    });
+  }
+
+  /** Moves pending targeted runs; see `Store.retargetRuns`. */
+  async retargetRuns(request: RetargetRequest): Promise<number> {
+    return this.#tx('retargetRuns', async (c) => {
+      await this.#requireLeader(c, request.app, request.epoch, 'retarget runs');
+      let moved = 0;
+      for (const move of request.moves) {
+        const id = parseId(move.runId);
+        if (id === null) continue;
+        let q = c.trx
+          .updateTable(this.#t.runs)
+          .set({ target_node: move.to })
+          .where('id', '=', id)
+          .where('app', '=', request.app)
+          .where('state', '=', 'pending');
+        q = move.from === null ? q.where('target_node', 'is', null) : q.where('target_node', '=', move.from);
+        moved += affected(await q.executeTakeFirst());
+      }
+      if (moved > 0) this.#event(c, 'runs', request.app);
+      return moved;
+    });
+  }
+
+  // ---- logs, audit, stats, retention ---------------------------------------------------------
+
+  /**
+   * Appends numbered log lines in one transaction: each run's line counter is read under its row
+   * lock, lines are inserted in multi-row batches, the line reaching the cap becomes a `warn`
+   * saying the log was truncated. See `Store.appendLogs`.
+   */
+  async appendLogs(lines: RunLogDraft[]): Promise<void> {
+    const ids = [...new Set(lines.map((l) => parseId(l.runId)).filter((id): id is number => id !== null))];
+    if (ids.length === 0) return;
+    await this.#tx('appendLogs', async (c) => {
+      const counts = new Map<number, number>();
+      for (const part of chunks(ids)) {
+        let q = c.trx
+          .selectFrom(this.#t.runs)
+          .select(['id', 'log_lines'])
+          .where('id', 'in', part)
+          .orderBy('id');
+        if (this.#d.rowLocks) q = q.forUpdate();
+        for (const r of await q.execute()) counts.set(num(r.id), num(r.log_lines));
+      }
+      const before = new Map(counts);
+      const rows: Row[] = [];
+      for (const line of lines) {
+        const id = parseId(line.runId);
+        if (id === null || !counts.has(id)) continue;
+        const seq = counts.get(id)! + 1;
+        if (seq > this.#maxLogLines) continue;
+        counts.set(id, seq);
+        const truncated = seq === this.#maxLogLines;
+        rows.push({
+          run_id: id,
+          seq,
+          level: truncated ? 'warn' : line.level,
+          message: truncated
+            ? `log truncated: this run reached its cap of ${this.#maxLogLines} lines; later lines are dropped`
+            : encText(line.message),
+          fields: truncated || line.fields === null ? null : toJson(line.fields),
+          ts: line.ts,
+        });
+      }
+      for (const part of chunks(rows, 200)) await c.trx.insertInto(this.#t.runLogs).values(part).execute();
+      for (const [id, n] of counts) {
+        if (before.get(id) !== n) {
+          await c.trx.updateTable(this.#t.runs).set({ log_lines: n }).where('id', '=', id).execute();
+        }
+      }
+    });
+  }
+
+  /** Lines after `afterSeq`, in order, at most `limit`. */
+  async readLogs(runId: string, afterSeq: number, limit: number): Promise<RunLogLine[]> {
+    const id = parseId(runId);
+    if (id === null || limit <= 0) return [];
+    return this.#read('readLogs', async (db) => {
+      const rows = await db
+        .selectFrom(this.#t.runLogs)
+        .selectAll()
+        .where('run_id', '=', id)
+        .where('seq', '>', afterSeq)
+        .orderBy('seq')
+        .limit(limit)
+        .execute();
+      return rows.map((r) => ({
+        runId: formatId(r.run_id),
+        level: r.level,
+        message: decText(r.message),
+        fields: r.fields === null || r.fields === undefined ? null : JSON.parse(String(r.fields)),
+        ts: num(r.ts),
+        seq: num(r.seq),
+      }));
+    });
+  }
+
+  /** Appends an audit entry with id and store time. */
+  async appendAudit(entry: AuditDraft): Promise<AuditRecord> {
+    return this.#tx('appendAudit', async (c) => {
+      const row: Row = {
+        app: entry.app,
+        actor: entry.actor,
+        action: entry.action,
+        target_type: entry.targetType,
+        target_id: entry.targetId,
+        before_json: toJson(entry.before),
+        after_json: toJson(entry.after),
+        at: c.now,
+      };
+      let id: unknown;
+      if (this.#d.returning) {
+        id = (await c.trx.insertInto(this.#t.audit).values(row).returning('id').executeTakeFirstOrThrow()).id;
+      } else {
+        id = (await c.trx.insertInto(this.#t.audit).values(row).executeTakeFirstOrThrow()).insertId;
+      }
+      return toAudit({ ...row, id });
+    });
+  }
+
+  /** Audit entries newest first, filtered, one keyset page. */
+  async listAudit(filter: AuditFilter, page?: PageRequest): Promise<Page<AuditRecord>> {
+    const limit = page?.limit ?? DEFAULT_PAGE;
+    const before = page?.cursor ? decodeCursor(page.cursor, 1)[0]! : null;
+    const beforeId = before === null ? null : parseId(before);
+    if (before !== null && beforeId === null) decodeCursor('', 1);
+    return this.#read('listAudit', async (db) => {
+      let q = db.selectFrom(this.#t.audit).selectAll();
+      if (filter.app !== undefined) q = q.where('app', '=', filter.app);
+      if (filter.actor !== undefined) q = q.where('actor', '=', filter.actor);
+      if (filter.targetType !== undefined) q = q.where('target_type', '=', filter.targetType);
+      if (filter.targetId !== undefined) q = q.where('target_id', '=', filter.targetId);
+      if (filter.from !== undefined) q = q.where('at', '>=', filter.from);
+      if (filter.to !== undefined) q = q.where('at', '<', filter.to);
+      if (beforeId !== null) q = q.where('id', '<', beforeId);
+      const rows = await q
+        .orderBy('id', 'desc')
+        .limit(limit + 1)
+        .execute();
+      const items = rows.slice(0, limit).map(toAudit);
+      const last = items[items.length - 1];
+      return { items, nextCursor: rows.length > limit && last ? encodeCursor([last.id]) : null };
+    });
+  }
+
+  /** Hourly buckets with `hour` in [from, to), hour ascending; reads only the stats table. */
+  async getStats(query: { app?: string; jobKey?: string; from: number; to: number }): Promise<StatsBucket[]> {
+    return this.#read('getStats', async (db) => {
+      let q = db
+        .selectFrom(this.#t.stats)
+        .selectAll()
+        .where('hour', '>=', query.from)
+        .where('hour', '<', query.to);
+      if (query.app !== undefined) q = q.where('app', '=', query.app);
+      if (query.jobKey !== undefined) q = q.where('job_key', '=', query.jobKey);
+      const rows = await q.orderBy('hour').orderBy('app').orderBy('job_key').execute();
+      return rows.map(toBucket);
+    });
+  }
+
+  /**
+   * Deletes final runs (oldest first) and their logs, by age and/or count per app, at most
+   * `limit`, in one transaction. See `Store.prune`.
+   */
+  async prune(request: PruneRequest): Promise<number> {
+    if (request.finishedBefore === undefined && request.keepLast === undefined) return 0;
+    if (request.limit <= 0) return 0;
+    return this.#tx('prune', async (c) => {
+      const t = this.#t;
+      let ids: number[];
+      if (request.keepLast === undefined) {
+        let q = c.trx
+          .selectFrom(t.runs)
+          .select('id')
+          .where('state', 'in', FINAL_STATES)
+          .where('finished_at', '<', request.finishedBefore!);
+        if (request.app !== undefined) q = q.where('app', '=', request.app);
+        ids = (await q.orderBy('id').limit(request.limit).execute()).map((r) => num(r.id));
+      } else {
+        let inner = c.trx
+          .selectFrom(t.runs)
+          .select((eb) => [
+            'id',
+            'finished_at',
+            sql<number>`row_number() over (partition by ${eb.ref('app')} order by ${eb.ref('id')} desc)`.as(
+              'rn',
+            ),
+          ])
+          .where('state', 'in', FINAL_STATES);
+        if (request.app !== undefined) inner = inner.where('app', '=', request.app);
+        let q = c.trx.selectFrom(inner.as('x')).select('x.id').where('x.rn', '>', request.keepLast);
+        if (request.finishedBefore !== undefined) q = q.where('x.finished_at', '<', request.finishedBefore);
+        ids = (await q.orderBy('x.id').limit(request.limit).execute()).map((r) => num(r.id));
+      }
+      for (const part of chunks(ids)) {
+        await c.trx.deleteFrom(t.runLogs).where('run_id', 'in', part).execute();
+        await c.trx.deleteFrom(t.runs).where('id', 'in', part).execute();
+      }
+      return ids.length;
+    });
+  }
+
+  /**
+   * Wake-ups of an app: from this process's stores over the same database at once; from every
+   * other process through `LISTEN/NOTIFY` on PostgreSQL, and through the event log (checked every
+   * `notifyPollMs` while subscribed) on a SQLite file. Listener errors are swallowed.
+   */
+  subscribe(app: string, listener: (event: StoreEvent) => void): () => void {
+    let hub = hubs.get(this.#hubKey);
+    if (!hub) {
+      hub = new Map();
+      hubs.set(this.#hubKey, hub);
+    }
+    const entry: Listener = (event) => listener(event);
+    const local = hub.get(app) ?? new Set<Listener>();
+    hub.set(app, local);
+    local.add(entry);
+    const remote = this.#remote.get(app) ?? new Set<Listener>();
+    this.#remote.set(app, remote);
+    remote.add(entry);
+    const unsubscribe = () => {
+      this.#subscriptions.delete(unsubscribe);
+      local.delete(entry);
+      if (local.size === 0 && hub.get(app) === local) hub.delete(app);
+      if (hub.size === 0 && hubs.get(this.#hubKey) === hub) hubs.delete(this.#hubKey);
+      this.#remote.get(app)?.delete(entry);
+      if (this.#subscriptions.size === 0) this.#stopPolling();
+    };
+    this.#subscriptions.add(unsubscribe);
+    this.#startPolling();
+    return unsubscribe;
+  }
+}

@@ -1,0 +1,29 @@
+import { runStoreConformance } from '@oasis/core/testing';
+import { afterAll, describe, it } from 'vitest';
+import { createSqlStore } from '../src/index';
+import { dropTables, PG_URL, serverAvailable, uniquePrefix } from './helpers';
+
+const available = await serverAvailable('postgres', PG_URL);
+const prefix = uniquePrefix();
+
+if (available) {
+  let migrated = false;
+  runStoreConformance({
+    name: 'postgres',
+    create: async () => {
+      const store = createSqlStore({
+        dialect: 'postgres',
+        connectionString: PG_URL,
+        tablePrefix: prefix,
+        migrate: !migrated,
+      });
+      migrated = true;
+      return store;
+    },
+  });
+  afterAll(() => dropTables('postgres', PG_URL, prefix));
+} else {
+  describe.skip('store conformance: postgres (server unreachable)', () => {
+    it('skipped', () => undefined);
+  });
+}
