@@ -1,0 +1,44 @@
+-- Shared helpers (keys, store time, ids), inlined at the top of every script by
+-- scripts/embed-lua.mjs.
+--
+-- Every script is called with KEYS[1] = the app's base key `{<prefix>:<app>}` and
+-- ARGV[1] = a clock offset in ms (0 in production; tests use it to move store time forward).
+-- Every other key a script touches is built from KEYS[1], so it carries the same hash tag and
+-- lives in the same Cluster slot: the keys of runs, jobs and nodes are found inside the script
+-- (from indexes), so they cannot all be declared up front.
+
+local B = KEYS[1]
+local APP = string.match(B, '^{[^:]*:(.*)}$') or ''
+local OFFSET = tonumber(ARGV[1]) or 0
+local T = redis.call('TIME')
+-- Store time in microseconds (for ids) and milliseconds (for every record).
+local NOW_US = tonumber(T[1]) * 1000000 + tonumber(T[2]) + OFFSET * 1000
+local NOW = math.floor(NOW_US / 1000)
+
+local function n2s(x) return string.format('%d', x) end
+local function raise(msg) error({ err = msg }) end
+local function K(suffix) return B .. ':' .. suffix end
+local function runkey(seq) return B .. ':run:' .. seq end
+local function jobkey(key) return B .. ':job:' .. key end
+local function nodekey(id) return B .. ':node:' .. id end
+local function runid(seq) return seq .. ':' .. APP end
+-- Queue of pending runs of one handler, target ('' for any node) and priority: score dueAt,
+-- member the run's seq (all seqs have the same width, so ties order oldest first).
+local function qkey(h, t, p) return B .. ':q:' .. #h .. ':' .. h .. ':' .. #t .. ':' .. t .. ':' .. p end
+-- The priorities that have a queue for one handler and target: score and member the priority.
+local function qpkey(h, t) return B .. ':qp:' .. #h .. ':' .. h .. ':' .. #t .. ':' .. t end
+
+-- A new id: strictly rising per app and never below the store's clock in microseconds, so ids
+-- of different apps order by creation time too.
+local function next_seq()
+  local last = tonumber(redis.call('GET', K('seq')) or '0')
+  local s = last + 1
+  if NOW_US > s then s = NOW_US end
+  local str = n2s(s)
+  redis.call('SET', K('seq'), str)
+  return str
+end
+
+local function publish(kind)
+  redis.call('PUBLISH', K('events'), kind)
+end

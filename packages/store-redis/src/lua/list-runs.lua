@@ -1,0 +1,87 @@
+-- list-runs: one keyset page of an app's runs, newest first, through the narrowest index that
+-- fits the filter (parent, job, node, states, or all runs). Reads only; bounded work per call.
+-- KEYS[1]  app base key
+-- ARGV[1]  clock offset ms
+-- ARGV[2]  limit
+-- ARGV[3]  highest seq to include, or '+inf'
+-- ARGV[4]  filters as JSON: { parentRunId, jobKey, handler, nodeId, states = [..], trigger, from, to }
+-- ARGV[5]  scan budget (index entries examined at most)
+-- Returns: { { run hashes… }, position } where position is the seq of the last index entry
+--          examined when the scan stopped early (page full or budget spent), else ''.
+-- @include lib/common.lua
+
+local limit = tonumber(ARGV[2])
+local max = ARGV[3]
+local f = cjson.decode(ARGV[4])
+local budget = tonumber(ARGV[5])
+local keys = {}
+if f.parentRunId then
+  keys[1] = K('runs:parent:' .. f.parentRunId)
+elseif f.jobKey then
+  keys[1] = K('runs:job:' .. f.jobKey)
+elseif f.nodeId then
+  keys[1] = K('runs:node:' .. f.nodeId)
+elseif f.states then
+  for _, s in ipairs(f.states) do keys[#keys + 1] = K('runs:state:' .. s) end
+else
+  keys[1] = K('runs')
+end
+local min = '-inf'
+if f.from then min = n2s(tonumber(f.from) * 1000) end
+local states = nil
+if f.states then
+  states = {}
+  for _, s in ipairs(f.states) do states[s] = true end
+end
+local from = f.from and tonumber(f.from)
+local to = f.to and tonumber(f.to)
+
+local CHUNK = math.min(budget, limit + 50)
+local streams = {}
+for _, k in ipairs(keys) do streams[#streams + 1] = { key = k, buf = {}, pos = 1, off = 0, done = false } end
+local function head(s)
+  if s.pos > #s.buf then
+    if s.done then return nil end
+    s.buf = redis.call('ZREVRANGEBYSCORE', s.key, max, min, 'LIMIT', s.off, CHUNK)
+    s.pos = 1
+    s.off = s.off + #s.buf
+    if #s.buf < CHUNK then s.done = true end
+    if #s.buf == 0 then return nil end
+  end
+  return s.buf[s.pos]
+end
+
+local out = {}
+local last = nil
+local position = ''
+while true do
+  local best, bs = nil, nil
+  for _, s in ipairs(streams) do
+    local e = head(s)
+    if e and (best == nil or tonumber(e) > tonumber(best)) then best, bs = e, s end
+  end
+  if not best then break end
+  if budget <= 0 or #out >= limit then
+    position = last
+    break
+  end
+  bs.pos = bs.pos + 1
+  budget = budget - 1
+  last = best
+  local r = redis.call('HMGET', runkey(best), 'handler', 'ownerNode', 'state', 'trigger', 'createdAt', 'jobKey',
+    'parentRunId')
+  local ok = r[1] ~= false
+  if ok and f.handler and r[1] ~= f.handler then ok = false end
+  if ok and f.nodeId and r[2] ~= f.nodeId then ok = false end
+  if ok and states and not states[r[3]] then ok = false end
+  if ok and f.trigger and r[4] ~= f.trigger then ok = false end
+  if ok and f.jobKey and r[6] ~= f.jobKey then ok = false end
+  if ok and f.parentRunId and r[7] ~= f.parentRunId then ok = false end
+  if ok and (from or to) then
+    local c = tonumber(r[5])
+    if from and c < from then ok = false end
+    if to and c >= to then ok = false end
+  end
+  if ok then out[#out + 1] = redis.call('HGETALL', runkey(best)) end
+end
+return { out, position }
