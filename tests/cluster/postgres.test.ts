@@ -1,0 +1,4 @@
+/** The cluster scenarios on postgres (see `scenarios.ts`). */
+import { clusterScenarios } from './scenarios';
+
+clusterScenarios('postgres');

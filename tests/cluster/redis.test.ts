@@ -1,0 +1,4 @@
+/** The cluster scenarios on redis (see `scenarios.ts`). */
+import { clusterScenarios } from './scenarios';
+
+clusterScenarios('redis');
