@@ -5,6 +5,8 @@ import {
   type ClaimRequest,
   type CompleteRequest,
   type CompleteResult,
+  type CompleteRunsItem,
+  completeEach,
   type EnqueueResult,
   emptyStatsBucket,
   type FireRequest,
@@ -422,6 +424,11 @@ export class RedisStore implements Store {
     return rows.map(decodeRun);
   }
 
+  /** Ends several runs; see `Store.completeRuns`. Interim: one `completeRun` after another. */
+  completeRuns(requests: CompleteRequest[]): Promise<CompleteRunsItem[]> {
+    return completeEach((r) => this.completeRun(r), requests);
+  }
+
   /** Ends a run its node owns and inserts its retry (one Lua step); see `Store.completeRun`. */
   async completeRun(request: CompleteRequest): Promise<CompleteResult> {
     const ref = this.#ref(request.runId);
@@ -546,6 +553,8 @@ export class RedisStore implements Store {
       lostRunIds: lost.map(idOf),
       desiredState: (desired === '' ? null : desired) as NodeRecord['desiredState'],
       partitionGeneration: Number(generation),
+      // Interim: 0 until this store keeps a membership counter (see Store.heartbeat).
+      membershipVersion: 0,
       leader: decodeLease(lease),
     };
   }

@@ -6,7 +6,9 @@ import {
   type ClaimRequest,
   type CompleteRequest,
   type CompleteResult,
+  type CompleteRunsItem,
   ConflictError,
+  completeEach,
   type EnqueueResult,
   FencedError,
   type FireRequest,
@@ -1176,6 +1178,11 @@ export class SqlStore implements Store {
     return picked.map((r) => toRun({ ...r, ...patch }));
   }
 
+  /** Ends several runs; see `Store.completeRuns`. Interim: one `completeRun` after another. */
+  completeRuns(requests: CompleteRequest[]): Promise<CompleteRunsItem[]> {
+    return completeEach((r) => this.completeRun(r), requests);
+  }
+
   /** Ends a run its node owns and inserts its retry, in one transaction; see `Store.completeRun`. */
   async completeRun(request: CompleteRequest): Promise<CompleteResult> {
     const id = parseId(request.runId);
@@ -1434,6 +1441,8 @@ export class SqlStore implements Store {
         lostRunIds,
         desiredState: (node.desired_state ?? null) as NodeRecord['desiredState'],
         partitionGeneration: app ? num(app.map_generation) : 0,
+        // Interim: 0 until this store keeps a membership counter (see Store.heartbeat).
+        membershipVersion: 0,
         leader: toLease(app),
       };
     });

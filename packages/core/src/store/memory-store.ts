@@ -26,6 +26,7 @@ import {
   type ClaimRequest,
   type CompleteRequest,
   type CompleteResult,
+  type CompleteRunsItem,
   type EnqueueResult,
   type FireRequest,
   type FireResult,
@@ -40,7 +41,7 @@ import {
   type StoreCapabilities,
   type StoreEvent,
 } from './store';
-import { decodeCursor, emptyStatsBucket, encodeCursor } from './store-helpers';
+import { completeEach, decodeCursor, emptyStatsBucket, encodeCursor } from './store-helpers';
 
 /** Options of `MemoryStore`. */
 export interface MemoryStoreOptions {
@@ -110,6 +111,8 @@ export class MemoryStore implements Store {
   readonly #incarnations = new Map<string, number>();
   readonly #leases = new Map<string, LeaderLease>();
   readonly #maps = new Map<string, PartitionMap>();
+  /** Per app: bumped by every membership change (see `HeartbeatResult.membershipVersion`). */
+  readonly #membership = new Map<string, number>();
   readonly #logs = new Map<string, RunLogLine[]>();
   readonly #audit: AuditRecord[] = [];
   readonly #stats = new Map<string, StatsBucket>();
@@ -373,6 +376,11 @@ export class MemoryStore implements Store {
     return { run: clone(run), retry: retry ? clone(retry) : null };
   }
 
+  /** Ends several runs, each as `completeRun` would; see `Store.completeRuns`. */
+  async completeRuns(requests: CompleteRequest[]): Promise<CompleteRunsItem[]> {
+    return completeEach((r) => this.completeRun(r), requests);
+  }
+
   /** Cancels a pending run or asks a running one to stop; see `Store.cancelRun`. */
   async cancelRun(runId: string, reason: string): Promise<RunRecord> {
     const now = this.#clock.now();
@@ -468,6 +476,7 @@ export class MemoryStore implements Store {
       lastHeartbeatAt: now,
     };
     this.#nodes.set(id, record);
+    this.#bumpMembership(info.app);
     return clone(record);
   }
 
@@ -513,6 +522,7 @@ export class MemoryStore implements Store {
       lostRunIds,
       desiredState: node.desiredState,
       partitionGeneration: this.#maps.get(request.app)?.generation ?? 0,
+      membershipVersion: this.#membership.get(request.app) ?? 0,
       leader: lease ? clone(lease) : null,
     };
   }
@@ -523,6 +533,7 @@ export class MemoryStore implements Store {
     const node = this.#nodes.get(k(app, nodeId));
     if (!node || node.incarnation !== incarnation) return;
     node.state = 'offline';
+    this.#bumpMembership(app);
     const lease = this.#leases.get(app);
     if (lease && lease.nodeId === nodeId && lease.incarnation === incarnation && lease.expiresAt > now) {
       lease.expiresAt = now;
@@ -538,6 +549,7 @@ export class MemoryStore implements Store {
     const node = this.#nodes.get(k(app, nodeId));
     if (!node) throw new NotFoundError('node', nodeId);
     node.desiredState = desired;
+    this.#bumpMembership(app);
     return clone(node);
   }
 
@@ -548,9 +560,14 @@ export class MemoryStore implements Store {
     const node = this.#nodes.get(id);
     if (!node) return false;
     this.#nodes.delete(id);
+    this.#bumpMembership(app);
     const lease = this.#leases.get(app);
     if (lease && lease.nodeId === nodeId && lease.expiresAt > now) lease.expiresAt = now;
     return true;
+  }
+
+  #bumpMembership(app: string): void {
+    this.#membership.set(app, (this.#membership.get(app) ?? 0) + 1);
   }
 
   /** The app's nodes by id. */
@@ -632,6 +649,7 @@ export class MemoryStore implements Store {
       if (node.app !== request.app || node.state === 'offline') continue;
       if (now - node.lastHeartbeatAt > request.nodeTtlMs) {
         node.state = 'offline';
+        this.#bumpMembership(request.app);
         offlineNodes.push(node.nodeId);
       }
     }

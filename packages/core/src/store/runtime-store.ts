@@ -24,6 +24,7 @@ import type {
   ClaimRequest,
   CompleteRequest,
   CompleteResult,
+  CompleteRunsItem,
   EnqueueResult,
   FireRequest,
   FireResult,
@@ -238,6 +239,15 @@ export class RuntimeStore implements Store {
       'completeRun',
       () => v.checkComplete(request, 'request'),
       () => this.#store.completeRun(request),
+    );
+  }
+
+  /** See `Store.completeRuns`. */
+  completeRuns(requests: CompleteRequest[]): Promise<CompleteRunsItem[]> {
+    return this.#call(
+      'completeRuns',
+      () => v.checkCompleteBatch(requests, 'requests'),
+      () => this.#store.completeRuns(requests),
     );
   }
 

@@ -2,8 +2,31 @@
  * Small pieces every store needs the same way: keyset cursors and empty stats buckets. Shared
  * here so that every store refuses a foreign cursor with the same error and counts the same fields.
  */
-import { ValidationError } from '../errors';
+import { FencedError, NotFoundError, ValidationError } from '../errors';
 import type { StatsBucket } from '../model';
+import type { CompleteRequest, CompleteResult, CompleteRunsItem } from './store';
+
+/**
+ * `Store.completeRuns` done one `completeRun` at a time: a correct fallback for a store without a
+ * batched path. Refusals (`FencedError`, `NotFoundError`) become `{ ok: false }` entries; any
+ * other error ends the batch and is thrown.
+ */
+export async function completeEach(
+  complete: (request: CompleteRequest) => Promise<CompleteResult>,
+  requests: CompleteRequest[],
+): Promise<CompleteRunsItem[]> {
+  const items: CompleteRunsItem[] = [];
+  for (const request of requests) {
+    try {
+      const { run, retry } = await complete(request);
+      items.push({ ok: true, run, retry });
+    } catch (error) {
+      if (error instanceof FencedError || error instanceof NotFoundError) items.push({ ok: false, error });
+      else throw error;
+    }
+  }
+  return items;
+}
 
 /** An opaque keyset cursor made from its parts (base64url of a JSON array of strings). */
 export function encodeCursor(parts: string[]): string {

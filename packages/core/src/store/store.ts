@@ -1,3 +1,4 @@
+import type { FencedError, NotFoundError } from '../errors';
 import type {
   AuditDraft,
   AuditFilter,
@@ -109,6 +110,14 @@ export interface CompleteResult {
   retry: RunRecord | null;
 }
 
+/**
+ * One entry of `completeRuns`, in request order: the ended run and its retry, or the typed error
+ * that `completeRun` would have thrown for that request alone.
+ */
+export type CompleteRunsItem =
+  | { ok: true; run: RunRecord; retry: RunRecord | null }
+  | { ok: false; error: FencedError | NotFoundError };
+
 /** One heartbeat: the node's liveness, its runs' leases and, for the leader, its lease. */
 export interface HeartbeatRequest {
   app: string;
@@ -138,6 +147,11 @@ export interface HeartbeatResult {
   desiredState: NodeRecord['desiredState'];
   /** The partition map's generation: re-read the map when it moved. */
   partitionGeneration: number;
+  /**
+   * The app's membership version: it changes (grows) whenever a node of the app registers,
+   * leaves, is reaped, is removed or gets a desired state. The leader rebalances when it moves.
+   */
+  membershipVersion: number;
   /** The leader lease after this heartbeat (renewed when this node holds it), or null when none. */
   leader: LeaderLease | null;
 }
@@ -288,6 +302,16 @@ export interface Store {
    * `NotFoundError` when the run does not exist.
    */
   completeRun(request: CompleteRequest): Promise<CompleteResult>;
+  /**
+   * Ends several runs, each exactly as `completeRun` would, in as few round trips as the store
+   * can (one transaction or one script). Each request stands alone: one that `completeRun` would
+   * refuse comes back as `{ ok: false, error }` (`FencedError` or `NotFoundError`) in its place,
+   * and the others still end. At most `STORE_LIMITS.maxBatch` requests, each run at most once.
+   * Throws only for the whole batch (`StoreUnavailableError`: nothing or all of it may have been
+   * applied, as with `completeRun`). Results come in request order. Emits what `completeRun`
+   * emits, once per batch where the store can.
+   */
+  completeRuns(requests: CompleteRequest[]): Promise<CompleteRunsItem[]>;
   /**
    * Cancels a run: `pending` becomes `cancelled` at once (with `reason`); `running` gets
    * `cancelRequested` (its node aborts it and reports `cancelled`); a final run is returned

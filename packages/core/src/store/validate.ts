@@ -497,6 +497,24 @@ export function checkComplete(value: unknown, field: string): void {
   if (r.retry !== undefined && r.retry !== null) checkRunDraft(r.retry, `${field}.retry`);
 }
 
+/** A `completeRuns` batch: 1..maxBatch requests, each valid, no run twice. */
+export function checkCompleteBatch(value: unknown, field: string): void {
+  checkArray(value, field, STORE_LIMITS.maxBatch);
+  const seen = new Set<string>();
+  value.forEach((r, i) => {
+    checkComplete(r, `${field}[${i}]`);
+    const id = (r as CompleteRequest).runId;
+    if (seen.has(id)) {
+      fail(
+        `${field}[${i}].runId`,
+        'duplicate',
+        `names run '${id}' a second time in one batch: complete each run once`,
+      );
+    }
+    seen.add(id);
+  });
+}
+
 /** Node info as `registerNode` takes it. */
 export function checkNodeInfo(value: unknown, field: string): void {
   checkObject(value, field);
