@@ -531,7 +531,7 @@ export class RedisStore implements Store {
       const ref = this.#ref(r.runId);
       return ref && ref.app === request.app ? ref.seq : '';
     });
-    const [now, cancel, lost, desired, generation, lease] = await this.#call('heartbeat', () =>
+    const [now, cancel, lost, desired, generation, lease, members] = await this.#call('heartbeat', () =>
       this.#lua.heartbeat(this.#keys.base(request.app), {
         nodeId: request.nodeId,
         incarnation: request.incarnation,
@@ -553,8 +553,7 @@ export class RedisStore implements Store {
       lostRunIds: lost.map(idOf),
       desiredState: (desired === '' ? null : desired) as NodeRecord['desiredState'],
       partitionGeneration: Number(generation),
-      // Interim: 0 until this store keeps a membership counter (see Store.heartbeat).
-      membershipVersion: 0,
+      membershipVersion: Number(members),
       leader: decodeLease(lease),
     };
   }

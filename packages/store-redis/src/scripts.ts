@@ -165,7 +165,7 @@ export class LuaSteps {
       leaderTtlMs: number | null;
       runs: Array<[string, string]>;
     },
-  ): Promise<[string, string[], string[], string, string, FlatHash]> {
+  ): Promise<[string, string[], string[], string, string, FlatHash, string]> {
     return this.#run('heartbeat', base, [
       a.nodeId,
       a.incarnation,

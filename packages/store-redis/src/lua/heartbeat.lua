@@ -12,7 +12,7 @@
 -- ARGV[9…] pairs: run seq ('' when the id is not of this app), progress ('' when not given,
 --          'null' to clear)
 -- Returns: { now, { cancel seqs… }, { lost indexes (1-based pair numbers)… }, desiredState or '',
---            partition generation, leader hash (flat list) }
+--            partition generation, leader hash (flat list), membership version }
 -- Errors:  'FENCED node …' when the incarnation is not current or the node is offline.
 -- @include lib/common.lua
 
@@ -54,4 +54,5 @@ if ARGV[7] ~= '' then
   end
 end
 local gen = redis.call('HGET', K('pmap'), 'generation') or '0'
-return { n2s(NOW), cancel, lost, n[3] or '', gen, redis.call('HGETALL', lk) }
+local members = redis.call('GET', K('members')) or '0'
+return { n2s(NOW), cancel, lost, n[3] or '', gen, redis.call('HGETALL', lk), members }

@@ -7,7 +7,8 @@
 -- ARGV[3]  node ttl ms
 -- ARGV[4]  at most this many runs marked lost
 -- Returns: { { offline node ids… }, { lost run hashes… }, { retry run hashes… } }.
---          Publishes 'runs' when runs were marked lost.
+--          Publishes 'runs' when runs were marked lost; bumps the membership version when nodes
+--          went offline.
 -- Errors:  'FENCED leader …' unless the epoch holds the current, unexpired lease.
 -- @include lib/common.lua
 -- @include lib/runs.lua
@@ -26,6 +27,7 @@ for _, id in ipairs(redis.call('SMEMBERS', K('nodes'))) do
     offline[#offline + 1] = id
   end
 end
+if #offline > 0 then bump_membership() end
 
 -- Candidates: every running run of a forgotten, restarted or offline node, and every run whose
 -- lease expired; the oldest `limit` of them (by id) are marked lost.

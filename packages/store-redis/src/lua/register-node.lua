@@ -4,7 +4,7 @@
 -- ARGV[2]  node id
 -- ARGV[3]  node info fields as JSON of strings: { host, pid, version, handlers (JSON text),
 --          weight, concurrency }
--- Returns: the node hash (flat list).
+-- Returns: the node hash (flat list). Bumps the membership version.
 -- @include lib/common.lua
 
 local id = ARGV[2]
@@ -21,4 +21,5 @@ local f = { 'nodeId', id, 'app', APP, 'host', info.host, 'pid', info.pid, 'versi
 if desired then f[#f + 1] = 'desiredState'; f[#f + 1] = desired end
 redis.call('HSET', nk, unpack(f))
 redis.call('SADD', K('nodes'), id)
+bump_membership()
 return redis.call('HGETALL', nk)

@@ -39,6 +39,12 @@ local function next_seq()
   return str
 end
 
+-- The app's membership version (`HeartbeatResult.membershipVersion`): bumped by every step that
+-- changes the set of nodes or their states other than plain heartbeats.
+local function bump_membership()
+  redis.call('INCR', K('members'))
+end
+
 local function publish(kind)
   redis.call('PUBLISH', K('events'), kind)
 end
