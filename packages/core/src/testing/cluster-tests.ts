@@ -134,6 +134,56 @@ export function clusterTests(h: Harness): void {
     });
   });
 
+  describe('membership version', () => {
+    it('moves on registerNode, leaveNode, setNodeDesiredState, removeNode and the reap of a silent node, never on a plain heartbeat', async () => {
+      const app = h.app();
+      const watcher = await h.node(app, 'watcher');
+      const epoch = await h.lead(watcher);
+      const version = async (store = h.store) => (await beat(watcher, {}, store)).membershipVersion;
+      let last = await version();
+      expect(Number.isInteger(last)).toBe(true);
+      /** Asserts the version grew since the last check (read from another instance when there is one). */
+      const grew = async (what: string) => {
+        const now = await version(h.at(1));
+        expect(now, `membershipVersion after ${what}`).toBeGreaterThan(last);
+        last = now;
+      };
+
+      expect(await version(h.at(1))).toBe(last);
+      expect(await version()).toBe(last);
+      const joiner = await h.node(app, 'joiner', {}, h.at(2));
+      await grew('registerNode');
+      await beat(joiner);
+      expect(await version()).toBe(last);
+      await h.store.leaveNode(app, 'joiner', joiner.incarnation);
+      await grew('leaveNode');
+      await h.node(app, 'drained');
+      await grew('registerNode');
+      await h.store.setNodeDesiredState(app, 'drained', 'draining');
+      await grew('setNodeDesiredState');
+      expect(await h.store.removeNode(app, 'drained')).toBe(true);
+      await grew('removeNode');
+      await h.node(app, 'silent');
+      await grew('registerNode');
+      await h.advance(h.short + 50);
+      expect(await version()).toBe(last);
+      const reaped = await h.store.reapDeadNodes({ app, epoch, nodeTtlMs: h.short });
+      expect(reaped.offlineNodes).toEqual(['silent']);
+      await grew('the reap of a silent node');
+      expect(await version()).toBe(last);
+    });
+
+    it('is per app: a change in another app does not move it', async () => {
+      const app = h.app();
+      const node = await h.node(app, 'n1');
+      const before = (await beat(node)).membershipVersion;
+      const elsewhere = h.app();
+      const stranger = await h.node(elsewhere, 'n1');
+      await h.store.leaveNode(elsewhere, 'n1', stranger.incarnation);
+      expect((await beat(node)).membershipVersion).toBe(before);
+    });
+  });
+
   describe('leader lease', () => {
     it('one holder among racing acquirers; everybody sees the same lease', async () => {
       const app = h.app();

@@ -1,7 +1,10 @@
-/** Conformance: completeRun (outcomes, retries, fencing), delay-after re-arm, cancelRun. */
+/**
+ * Conformance: completeRun (outcomes, retries, fencing), completeRuns (batched, refusals in
+ * place), delay-after re-arm, cancelRun.
+ */
 import { describe, expect, it } from 'vitest';
-import type { NodeRecord, RunRecord } from '../model';
-import type { CompleteRequest } from '../store/store';
+import type { NodeRecord, RunRecord, StatsBucket } from '../model';
+import { type CompleteRequest, STORE_LIMITS } from '../store/store';
 import { jobDraft, retryPolicy, runDraft } from './fixtures';
 import { expectOasisError, type Harness } from './harness';
 
@@ -191,6 +194,210 @@ export function completeTests(h: Harness): void {
       expect(await h.store.getRun(run!.id)).toEqual(lost);
       expect(reaped.retries).toHaveLength(1);
       expect(await h.store.getRun(reaped.retries[0]!.id)).toMatchObject({ state: 'pending' });
+    });
+  });
+
+  describe('completeRuns', () => {
+    /** A completion request of `node` for `run` (succeeded, 12 ms unless overridden). */
+    const request = (
+      node: NodeRecord,
+      run: RunRecord,
+      extra: Partial<CompleteRequest> = {},
+    ): CompleteRequest => ({
+      runId: run.id,
+      nodeId: node.nodeId,
+      incarnation: node.incarnation,
+      outcome: 'succeeded',
+      durationMs: 12,
+      ...extra,
+    });
+    const retryDraft = (app: string, run: RunRecord, delayMs: number) =>
+      runDraft(app, {
+        jobKey: run.jobKey,
+        trigger: 'retry',
+        attempt: run.attempt + 1,
+        parentRunId: run.id,
+        retry: run.retry,
+        delayMs,
+      });
+    /** Sums the app's stats buckets. */
+    async function totals(
+      app: string,
+    ): Promise<Pick<StatsBucket, 'succeeded' | 'failed' | 'dead' | 'timedOut'>> {
+      const now = await h.store.now();
+      const buckets = await h.store.getStats({ app, from: now - 7_200_000, to: now + 7_200_000 });
+      const sum = { succeeded: 0, failed: 0, dead: 0, timedOut: 0 };
+      for (const b of buckets) {
+        sum.succeeded += b.succeeded;
+        sum.failed += b.failed;
+        sum.dead += b.dead;
+        sum.timedOut += b.timedOut;
+      }
+      return sum;
+    }
+
+    it('ends a mixed batch: results in request order, a fenced and an unknown run refused in place, the others end', async () => {
+      const app = h.app();
+      await h.store.saveJob(
+        jobDraft(app, 'd', { schedule: { kind: 'delay-after', ms: 5_000 }, nextFireAt: null }),
+        null,
+      );
+      const node = await h.node(app, 'n1');
+      const other = await h.node(app, 'n2');
+      const ok = await h.enqueue(app);
+      const retried = await h.enqueue(app, { retry: retryPolicy(3, h.short) });
+      const dead = await h.enqueue(app);
+      const timedOut = await h.enqueue(app);
+      const delayed = await h.enqueue(app, { jobKey: 'd' });
+      const serialFirst = await h.enqueue(app, { jobKey: 's', block: 'serial' });
+      const serialNext = await h.enqueue(app, { jobKey: 's', block: 'serial' });
+      const foreign = await h.enqueue(app, { targetNode: 'n2' });
+      const claimed = new Map((await h.claimAs(node, 100)).map((r) => [r.id, r]));
+      expect([...claimed.keys()].sort()).toEqual(
+        [ok, retried, dead, timedOut, delayed, serialFirst].map((r) => r.id).sort(),
+      );
+      const [foreignRun] = await h.claimAs(other, 100);
+      expect(foreignRun!.id).toBe(foreign.id);
+      const mine = (r: RunRecord) => claimed.get(r.id)!;
+
+      const items = await h.at(1).completeRuns([
+        request(node, mine(ok), { result: { rows: 3 } }),
+        request(node, mine(retried), {
+          outcome: 'failed',
+          error: { name: 'Error', message: 'boom' },
+          retry: retryDraft(app, mine(retried), h.short),
+        }),
+        request(node, foreignRun!),
+        request(node, mine(dead), { outcome: 'failed', error: { name: 'Error', message: 'no' } }),
+        { ...request(node, mine(ok)), runId: 'no-such-run' },
+        request(node, mine(timedOut), { outcome: 'timed_out', durationMs: 30 }),
+        request(node, mine(delayed)),
+        request(node, mine(serialFirst)),
+      ]);
+
+      expect(items).toHaveLength(8);
+      expect(items.map((i) => (i.ok ? i.run.id : null))).toEqual([
+        ok.id,
+        retried.id,
+        null,
+        dead.id,
+        null,
+        timedOut.id,
+        delayed.id,
+        serialFirst.id,
+      ]);
+      expect(items[2]).toMatchObject({ ok: false, error: { code: 'FENCED', scope: 'run' } });
+      expect(items[4]).toMatchObject({ ok: false, error: { code: 'NOT_FOUND', entity: 'run' } });
+      expect(await h.store.getRun(foreign.id)).toEqual(foreignRun);
+
+      const [a, b, , c, , d, e, f] = items;
+      if (!a?.ok || !b?.ok || !c?.ok || !d?.ok || !e?.ok || !f?.ok)
+        throw new Error('an item that must end was refused');
+      expect(a).toMatchObject({
+        run: { state: 'succeeded', result: { rows: 3 }, durationMs: 12 },
+        retry: null,
+      });
+      expect(b.run).toMatchObject({ state: 'failed', error: { name: 'Error', message: 'boom' } });
+      expect(b.retry).toMatchObject({
+        state: 'pending',
+        attempt: 2,
+        trigger: 'retry',
+        parentRunId: retried.id,
+      });
+      expect(b.retry!.dueAt).toBe(b.retry!.createdAt + h.short);
+      expect(c).toMatchObject({ run: { state: 'dead' }, retry: null });
+      expect(d).toMatchObject({ run: { state: 'timed_out', durationMs: 30 }, retry: null });
+      expect(e.run.state).toBe('succeeded');
+      expect(f.run.state).toBe('succeeded');
+      for (const item of [a, b, c, d, e, f]) {
+        expect(await h.store.getRun(item.run.id)).toEqual(item.run);
+        if (item.retry) expect(await h.store.getRun(item.retry.id)).toEqual(item.retry);
+      }
+      const children = await h.store.listRuns({ app, parentRunId: retried.id });
+      expect(children.items.map((r) => r.id)).toEqual([b.retry!.id]);
+
+      expect(await h.store.getJob(app, 'd')).toMatchObject({ nextFireAt: e.run.finishedAt! + 5_000 });
+      expect((await h.claimAs(node)).map((r) => r.id)).toEqual([serialNext.id]);
+      expect(await totals(app)).toEqual({ succeeded: 3, failed: 1, dead: 1, timedOut: 1 });
+    });
+
+    it('each item is what completeRun returns for the same request', async () => {
+      const app = h.app();
+      const node = await h.node(app, 'n1');
+      const outcomes: Array<(run: RunRecord) => Partial<CompleteRequest>> = [
+        () => ({ result: { rows: 1 } }),
+        (run) => ({
+          outcome: 'failed',
+          error: { name: 'Error', message: 'x' },
+          retry: retryDraft(app, run, 0),
+        }),
+        () => ({ outcome: 'failed', error: { name: 'Error', message: 'y' } }),
+        () => ({ outcome: 'timed_out' }),
+        () => ({ outcome: 'cancelled' }),
+      ];
+      await h.store.enqueueRuns(outcomes.flatMap(() => [runDraft(app), runDraft(app)]));
+      const claimed = await h.claimAs(node, 100);
+      expect(claimed).toHaveLength(outcomes.length * 2);
+      const single = claimed.slice(0, outcomes.length);
+      const batched = claimed.slice(outcomes.length);
+      const one = [];
+      for (const [i, run] of single.entries()) one.push(await complete(node, run, outcomes[i]!(run)));
+      const many = await h.store.completeRuns(batched.map((run, i) => request(node, run, outcomes[i]!(run))));
+      /** The record without what differs between two runs made and ended at different times. */
+      const shape = (r: RunRecord | null) =>
+        r && {
+          ...r,
+          id: '',
+          createdAt: 0,
+          dueAt: 0,
+          startedAt: 0,
+          finishedAt: 0,
+          leaseExpiresAt: r.leaseExpiresAt === null ? null : 0,
+          parentRunId: r.parentRunId === null ? null : '',
+        };
+      expect(many).toHaveLength(outcomes.length);
+      for (const [i, item] of many.entries()) {
+        if (!item.ok) throw new Error(`item ${i} was refused: ${item.error.message}`);
+        expect(shape(item.run)).toEqual(shape(one[i]!.run));
+        expect(shape(item.retry)).toEqual(shape(one[i]!.retry));
+        if (item.retry) expect(item.retry.parentRunId).toBe(item.run.id);
+      }
+    });
+
+    it('an empty batch is a no-op; a duplicate run id or more than maxBatch requests is refused and changes nothing', async () => {
+      const app = h.app();
+      const node = await h.node(app, 'n1');
+      const queued = await h.enqueue(app);
+      const [run] = await h.claimAs(node, 1);
+      expect(run!.id).toBe(queued.id);
+      expect(await h.store.completeRuns([])).toEqual([]);
+      await expectOasisError(
+        h.store.completeRuns([request(node, run!), request(node, run!, { outcome: 'failed' })]),
+        'VALIDATION',
+        { field: 'requests[1].runId' },
+      );
+      const tooMany = Array.from({ length: STORE_LIMITS.maxBatch + 1 }, (_, i) =>
+        i === 0 ? request(node, run!) : { ...request(node, run!), runId: `no-such-run-${i}` },
+      );
+      await expectOasisError(h.store.completeRuns(tooMany), 'VALIDATION', { field: 'requests' });
+      expect(await h.store.getRun(run!.id)).toEqual(run);
+      const [item] = await h.store.completeRuns([request(node, run!)]);
+      expect(item).toMatchObject({ ok: true, run: { id: run!.id, state: 'succeeded' }, retry: null });
+    });
+
+    it('a node that re-registered is fenced for every run of its old incarnation, in place', async () => {
+      const app = h.app();
+      const node = await h.node(app, 'n1');
+      await h.store.enqueueRuns([runDraft(app), runDraft(app)]);
+      const runs = await h.claimAs(node, 2);
+      expect(runs).toHaveLength(2);
+      await h.node(app, 'n1');
+      const items = await h.store.completeRuns(runs.map((r) => request(node, r)));
+      expect(items).toMatchObject([
+        { ok: false, error: { code: 'FENCED' } },
+        { ok: false, error: { code: 'FENCED' } },
+      ]);
+      for (const r of runs) expect(await h.store.getRun(r.id)).toEqual(r);
     });
   });
 
