@@ -207,6 +207,16 @@ interface ActiveRun {
   resolveDone: (run: RunRecord | null) => void;
 }
 
+/** An outcome on its way to the store. */
+interface PendingCompletion {
+  a: ActiveRun;
+  request: CompleteRequest;
+  /** The retry's delay, for `run:retried`. */
+  delayMs: number;
+  /** The ended run once the store recorded it. */
+  recorded: RunRecord | null;
+}
+
 /** Caps on recorded error text. */
 const ERROR_MESSAGE_MAX = STORE_LIMITS.textMaxLength;
 const ERROR_STACK_MAX = 4_000;
@@ -242,6 +252,10 @@ export class Scheduler extends OasisEmitter {
   #offset = 0;
   readonly #active = new Map<string, ActiveRun>();
   readonly #completing = new Map<string, ActiveRun>();
+  /** Outcomes waiting for the next `completeRuns` batch. */
+  readonly #completionQueue: PendingCompletion[] = [];
+  /** A drain of `#completionQueue` is scheduled or running. */
+  #completionsScheduled = false;
   readonly #logs = new LogBuffer();
   readonly #mainLoop: Loop;
   readonly #heartbeatLoop: Loop;
@@ -991,7 +1005,7 @@ export class Scheduler extends OasisEmitter {
       };
     }
     const node = this.#node!;
-    void this.#complete(
+    this.#complete(
       a,
       {
         runId: run.id,
@@ -1007,35 +1021,96 @@ export class Scheduler extends OasisEmitter {
     );
   }
 
-  async #complete(a: ActiveRun, request: CompleteRequest, delayMs: number): Promise<void> {
+  /**
+   * Queues a run's outcome for the store. At most one `completeRuns` batch is in flight; what
+   * ends meanwhile goes in the next batch, so an idle node completes at once and a busy one in
+   * batches. The drain starts in a microtask, so handlers that end in the same tick share a batch.
+   */
+  #complete(a: ActiveRun, request: CompleteRequest, delayMs: number): void {
+    this.#completionQueue.push({ a, request, delayMs, recorded: null });
+    if (this.#completionsScheduled) return;
+    this.#completionsScheduled = true;
+    queueMicrotask(() => {
+      void this.#drainCompletions();
+    });
+  }
+
+  /** Sends queued outcomes batch by batch (one in flight) until the queue is empty. */
+  async #drainCompletions(): Promise<void> {
+    try {
+      while (this.#completionQueue.length > 0) {
+        const batch = this.#completionQueue.splice(0, STORE_LIMITS.maxBatch);
+        if (this.#abandonCompletions) {
+          this.#settleCompletions(batch);
+          continue;
+        }
+        await this.#completeBatch(batch);
+      }
+    } finally {
+      this.#completionsScheduled = false;
+      // Only reached with a non-empty queue if a batch threw: keep a drain scheduled for it.
+      if (this.#completionQueue.length > 0) {
+        this.#completionsScheduled = true;
+        queueMicrotask(() => {
+          void this.#drainCompletions();
+        });
+      }
+    }
+  }
+
+  /**
+   * Records one batch of outcomes: flushes the runs' logs first, then one `completeRuns`.
+   * A refused item (fenced, not found) is `run:lost`; a store that is unavailable is retried with
+   * back-off until `stop()` gives up; another error is retried twice, then each run alone (so one
+   * bad request cannot sink the others), then dropped with an `error` event.
+   */
+  async #completeBatch(batch: PendingCompletion[]): Promise<void> {
     let failures = 0;
-    let recorded: RunRecord | null = null;
     try {
       await this.#flushLogs();
       for (;;) {
         try {
-          const res = await this.#store.completeRun(request);
-          recorded = res.run;
-          this.#emitOutcome(res.run, res.retry, request, delayMs);
+          const items = await this.#store.completeRuns(batch.map((c) => c.request));
+          items.forEach((item, i) => {
+            const c = batch[i];
+            if (c === undefined) return;
+            if (item.ok) {
+              c.recorded = item.run;
+              this.#emitOutcome(item.run, item.retry, c.request, c.delayMs);
+            } else {
+              this.safeEmit('run:lost', { runId: c.a.run.id, run: null, retry: null });
+            }
+          });
           return;
         } catch (err) {
-          if (err instanceof FencedError || err instanceof NotFoundError) {
-            this.safeEmit('run:lost', { runId: a.run.id, run: null, retry: null });
+          failures++;
+          const only = batch.length === 1 ? batch[0]!.a.run.id : undefined;
+          this.#reportError(err, 'complete', only);
+          const transient = err instanceof StoreUnavailableError;
+          if (this.#abandonCompletions) return;
+          if (!transient && failures >= 3) {
+            if (batch.length > 1) {
+              for (const c of batch) await this.#completeBatch([c]);
+            }
             return;
           }
-          failures++;
-          this.#reportError(err, 'complete', a.run.id);
-          const transient = err instanceof StoreUnavailableError;
-          if (this.#abandonCompletions || (!transient && failures >= 3)) return;
           await this.#sleep(Math.min(this.#o.heartbeatMs * 5, 100 * 2 ** Math.min(failures - 1, 10)));
           if (this.#abandonCompletions) return;
         }
       }
     } finally {
-      this.#completing.delete(a.run.id);
-      a.resolveDone(recorded);
-      this.#checkIdle();
+      this.#settleCompletions(batch);
     }
+  }
+
+  /** The runs of a batch are no longer being completed: resolve their `done` (once each). */
+  #settleCompletions(batch: PendingCompletion[]): void {
+    for (const c of batch) {
+      if (this.#completing.get(c.a.run.id) !== c.a) continue;
+      this.#completing.delete(c.a.run.id);
+      c.a.resolveDone(c.recorded);
+    }
+    this.#checkIdle();
   }
 
   #emitOutcome(run: RunRecord, retry: RunRecord | null, request: CompleteRequest, delayMs: number): void {
