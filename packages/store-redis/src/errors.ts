@@ -18,6 +18,18 @@ const UNAVAILABLE_MESSAGES =
 const SCRIPT_SUFFIX = / script: [0-9a-f]+, on @user_script:\d+\.?$/;
 
 /**
+ * The typed error of a refusal a Lua step reports in its reply (rather than raising it):
+ * `FENCED run …` → `FencedError`, `NOTFOUND run …` → `NotFoundError`.
+ */
+export function refusalOf(message: string): FencedError | NotFoundError {
+  const fenced = /^FENCED (node|leader|run) ([\s\S]*)$/.exec(message);
+  if (fenced) return new FencedError(fenced[1] as 'node' | 'leader' | 'run', `${fenced[1]} ${fenced[2]}`);
+  const missing = /^NOTFOUND (job|run|node|audit) ([\s\S]*)$/.exec(message);
+  if (missing) return new NotFoundError(missing[1] as 'job' | 'run' | 'node' | 'audit', missing[2]!);
+  throw new StoreError(`redis replied with an unknown refusal: ${message}`);
+}
+
+/**
  * Turns whatever a Redis call threw into a typed Oasis error: error replies of the Lua steps
  * (`FENCED <scope> …`, `CONFLICT …`, `NOTFOUND <entity> <id>`) into `FencedError`,
  * `ConflictError` and `NotFoundError`; an unreachable or restarting server into

@@ -6,7 +6,6 @@ import {
   type CompleteRequest,
   type CompleteResult,
   type CompleteRunsItem,
-  completeEach,
   type EnqueueResult,
   emptyStatsBucket,
   type FireRequest,
@@ -59,9 +58,9 @@ import {
   type RunRef,
   toRecord,
 } from './codec';
-import { toOasisError } from './errors';
+import { refusalOf, toOasisError } from './errors';
 import { RedisKeys } from './keys';
-import { LuaSteps, type ScanReply } from './scripts';
+import { type CompleteArgs, LuaSteps, type ScanReply } from './scripts';
 
 /** Options of `RedisStore`. Give one of `url`, `redis` or `client` (default: `redis://127.0.0.1:6379`). */
 export interface RedisStoreOptions {
@@ -424,28 +423,59 @@ export class RedisStore implements Store {
     return rows.map(decodeRun);
   }
 
-  /** Ends several runs; see `Store.completeRuns`. Interim: one `completeRun` after another. */
+  /**
+   * Ends several runs, each as `completeRun` would, with one Lua step per app in the batch
+   * (`complete-runs.lua`); refusals come back in place. See `Store.completeRuns`.
+   */
   completeRuns(requests: CompleteRequest[]): Promise<CompleteRunsItem[]> {
-    return completeEach((r) => this.completeRun(r), requests);
+    return this.#complete(requests, 'completeRuns');
   }
 
-  /** Ends a run its node owns and inserts its retry (one Lua step); see `Store.completeRun`. */
+  /** Ends a run its node owns and inserts its retry: `completeRuns` with one request. */
   async completeRun(request: CompleteRequest): Promise<CompleteResult> {
-    const ref = this.#ref(request.runId);
-    if (!ref) throw new NotFoundError('run', request.runId);
-    const [run, retry] = await this.#call('completeRun', () =>
-      this.#lua.completeRun(this.#keys.base(ref.app), {
-        seq: ref.seq,
-        nodeId: request.nodeId,
-        incarnation: request.incarnation,
-        outcome: request.outcome,
-        result: JSON.stringify(request.result ?? null),
-        error: request.error ? JSON.stringify(request.error) : '',
-        durationMs: Math.max(0, Math.round(request.durationMs)),
-        retry: request.retry ? JSON.stringify(encodeRunDraft(request.retry)) : '',
-      }),
-    );
-    return { run: decodeRun(run), retry: retry.length > 0 ? decodeRun(retry) : null };
+    const [item] = await this.#complete([request], 'completeRun');
+    if (!item!.ok) throw item!.error;
+    return { run: item!.run, retry: item!.retry };
+  }
+
+  async #complete(requests: CompleteRequest[], operation: string): Promise<CompleteRunsItem[]> {
+    const items: CompleteRunsItem[] = new Array(requests.length);
+    const byApp = new Map<string, { indexes: number[]; args: CompleteArgs[] }>();
+    requests.forEach((request, i) => {
+      const ref = this.#ref(request.runId);
+      if (!ref) {
+        items[i] = { ok: false, error: new NotFoundError('run', request.runId) };
+        return;
+      }
+      let group = byApp.get(ref.app);
+      if (!group) {
+        group = { indexes: [], args: [] };
+        byApp.set(ref.app, group);
+      }
+      group.indexes.push(i);
+      group.args.push([
+        ref.seq,
+        request.nodeId,
+        request.incarnation,
+        request.outcome,
+        JSON.stringify(request.result ?? null),
+        request.error ? JSON.stringify(request.error) : '',
+        Math.max(0, Math.round(request.durationMs)),
+        request.retry ? JSON.stringify(encodeRunDraft(request.retry)) : '',
+      ]);
+    });
+    for (const [app, group] of byApp) {
+      const replies = await this.#call(operation, () =>
+        this.#lua.completeRuns(this.#keys.base(app), group.args),
+      );
+      replies.forEach((reply, j) => {
+        items[group.indexes[j]!] =
+          reply[0] === '1'
+            ? { ok: true, run: decodeRun(reply[1]), retry: reply[2].length > 0 ? decodeRun(reply[2]) : null }
+            : { ok: false, error: refusalOf(reply[1]) };
+      });
+    }
+    return items;
   }
 
   /** Cancels a pending run or asks a running one to stop (one Lua step); see `Store.cancelRun`. */

@@ -5,6 +5,21 @@ import { LUA_SOURCES, type LuaScriptName } from './lua/scripts.generated';
 /** One argument of a Lua step (numbers are sent as decimal strings). */
 type Arg = string | number;
 
+/** One request of complete-runs.lua (see its header). */
+export type CompleteArgs = [
+  seq: string,
+  nodeId: string,
+  incarnation: number,
+  outcome: string,
+  result: string,
+  error: string,
+  durationMs: number,
+  retry: string,
+];
+
+/** One entry of complete-runs.lua's reply: the run and its retry ([] for none), or the refusal. */
+export type CompleteReply = ['1', FlatHash, FlatHash] | ['0', string];
+
 /** A page of a listing step: the items and where the scan stopped early ('' when exhausted). */
 export type ScanReply = [FlatHash[], string];
 
@@ -106,30 +121,12 @@ export class LuaSteps {
     return this.#run('claim-runs', base, [a.nodeId, a.incarnation, a.limit, a.leaseMs, ...a.handlers]);
   }
 
-  /** complete-run.lua */
-  completeRun(
-    base: string,
-    a: {
-      seq: string;
-      nodeId: string;
-      incarnation: number;
-      outcome: string;
-      result: string;
-      error: string;
-      durationMs: number;
-      retry: string;
-    },
-  ): Promise<[FlatHash, FlatHash]> {
-    return this.#run('complete-run', base, [
-      a.seq,
-      a.nodeId,
-      a.incarnation,
-      a.outcome,
-      a.result,
-      a.error,
-      a.durationMs,
-      a.retry,
-    ]);
+  /**
+   * complete-runs.lua: per request, in order, `[seq, nodeId, incarnation, outcome, result JSON,
+   * error JSON or '', durationMs, retry draft JSON or '']`.
+   */
+  completeRuns(base: string, requests: CompleteArgs[]): Promise<CompleteReply[]> {
+    return this.#run('complete-runs', base, requests.flat());
   }
 
   /** cancel-run.lua */

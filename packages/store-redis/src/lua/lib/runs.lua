@@ -7,20 +7,83 @@ local STAT_FIELD = {
   cancelled = 'cancelled', lost = 'lost', skipped = 'skipped',
 }
 
-local function stats_add(job_key, state, duration)
+-- Stats deltas are gathered in an accumulator (one per step) and written once: a batch of
+-- endings costs one write per (job, metric), not one per run. `acc.list` keeps the first-seen
+-- order of the job suffixes ('' for one-off tasks, '|<jobKey>' for a job's runs).
+local function stats_acc()
+  return { list = {}, by = {} }
+end
+
+-- Counts one ending in `acc`; `duration` (ms) adds to the duration totals when not nil.
+local function stats_count(acc, job_key, state, duration)
   local metric = STAT_FIELD[state]
   if not metric then return end
-  local hour = NOW - (NOW % 3600000)
-  local hk = K('stats:' .. n2s(hour))
   local sfx = ''
   if job_key and job_key ~= '' then sfx = '|' .. job_key end
-  redis.call('ZADD', K('stats:hours'), hour, n2s(hour))
-  redis.call('HINCRBY', hk, metric .. sfx, 1)
-  if duration then
-    redis.call('HINCRBY', hk, 'totalDurationMs' .. sfx, duration)
-    local max = tonumber(redis.call('HGET', hk, 'maxDurationMs' .. sfx) or '-1')
-    if duration > max then redis.call('HSET', hk, 'maxDurationMs' .. sfx, n2s(duration)) end
+  local e = acc.by[sfx]
+  if not e then
+    e = { n = {}, metrics = {}, dur = 0, max = -1, timed = false }
+    acc.by[sfx] = e
+    acc.list[#acc.list + 1] = sfx
   end
+  if not e.n[metric] then
+    e.n[metric] = 0
+    e.metrics[#e.metrics + 1] = metric
+  end
+  e.n[metric] = e.n[metric] + 1
+  if duration then
+    e.timed = true
+    e.dur = e.dur + duration
+    if duration > e.max then e.max = duration end
+  end
+end
+
+-- Adds one accumulator entry to a hash of counters: HINCRBY per metric and for the duration sum,
+-- the max kept by HSET.
+local function stats_write(hk, sfx, e)
+  for _, metric in ipairs(e.metrics) do redis.call('HINCRBY', hk, metric .. sfx, e.n[metric]) end
+  if e.timed then
+    redis.call('HINCRBY', hk, 'totalDurationMs' .. sfx, e.dur)
+    local max = tonumber(redis.call('HGET', hk, 'maxDurationMs' .. sfx) or '-1')
+    if e.max > max then redis.call('HSET', hk, 'maxDurationMs' .. sfx, n2s(e.max)) end
+  end
+end
+
+-- Writes the accumulated endings into this hour's stats: `B:stats:<hour>` holds
+-- '<metric>|<jobKey>' (and bare '<metric>' for one-off tasks); `B:stats:<hour>:all` holds the
+-- app's totals for the hour (bare metric names, every job and task together), so the dashboard
+-- reads a few small fields per hour instead of every job's.
+local function stats_flush(acc)
+  if #acc.list == 0 then return end
+  local hour = NOW - (NOW % 3600000)
+  local hk = K('stats:' .. n2s(hour))
+  redis.call('ZADD', K('stats:hours'), hour, n2s(hour))
+  local all = { n = {}, metrics = {}, dur = 0, max = -1, timed = false }
+  for _, sfx in ipairs(acc.list) do
+    local e = acc.by[sfx]
+    stats_write(hk, sfx, e)
+    for _, metric in ipairs(e.metrics) do
+      if not all.n[metric] then
+        all.n[metric] = 0
+        all.metrics[#all.metrics + 1] = metric
+      end
+      all.n[metric] = all.n[metric] + e.n[metric]
+    end
+    if e.timed then
+      all.timed = true
+      all.dur = all.dur + e.dur
+      if e.max > all.max then all.max = e.max end
+    end
+  end
+  stats_write(hk .. ':all', '', all)
+  acc.list, acc.by = {}, {}
+end
+
+-- One ending counted and written at once (the steps that end few runs).
+local function stats_add(job_key, state, duration)
+  local acc = stats_acc()
+  stats_count(acc, job_key, state, duration)
+  stats_flush(acc)
 end
 
 -- ---- run queues and indexes -------------------------------------------------------------------

@@ -1,0 +1,109 @@
+-- complete-runs: ends runs their node incarnations own, each exactly as if alone and in request
+-- order: the outcome, its retry inserted in the same step, a `delay-after` job re-armed when no
+-- retry follows. A refused request (unknown run, or not running and owned by that incarnation)
+-- changes nothing and is reported in its place; the others still end. Index and stats writes
+-- that no later request reads are gathered and written once for the batch.
+-- KEYS[1]  app base key
+-- ARGV[1]  clock offset ms
+-- ARGV[2…] 8 per request: run seq, node id, incarnation, outcome (succeeded | failed | timed_out
+--          | cancelled), result as JSON text, error as JSON text or '', duration ms, retry run
+--          draft (JSON of strings) or ''
+-- Returns: one entry per request: { '1', run hash, retry run hash or empty list } or
+--          { '0', 'NOTFOUND run …' | 'FENCED run …' }. Publishes 'runs' once (a retry, or runs
+--          of an ended run's job still waiting) and 'jobs' once (a re-armed delay-after job).
+-- @include lib/common.lua
+-- @include lib/runs.lua
+
+local out = {}
+local acc = stats_acc()
+local incarnation_of = {}
+local ended = {}        -- seqs that left `running`
+local ended_as = {}     -- final state -> { score, seq, … }
+local ended_states = {} -- final states in first-seen order
+local finished = {}     -- { NOW, seq, … }
+local by_owner = {}     -- owner node -> { seq, … }
+local owners = {}
+local pub_runs, pub_jobs = false, false
+local nowstr = n2s(NOW)
+
+for i = 2, #ARGV, 8 do
+  local seq, node, inc, outcome = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
+  local rk = runkey(seq)
+  local r = redis.call('HMGET', rk, 'state', 'ownerNode', 'ownerIncarnation', 'jobKey')
+  local current = incarnation_of[node]
+  if current == nil then
+    current = redis.call('HGET', nodekey(node), 'incarnation') or false
+    incarnation_of[node] = current
+  end
+  if not r[1] then
+    out[#out + 1] = { '0', 'NOTFOUND run ' .. runid(seq) }
+  elseif r[1] ~= 'running' or r[2] ~= node or r[3] ~= inc or current ~= inc then
+    out[#out + 1] = { '0', 'FENCED run ' .. runid(seq) .. ' is ' .. r[1] .. ' and not owned by ' .. node ..
+      ' incarnation ' .. inc }
+  else
+    local job_key = r[4]
+    local retry_draft = ARGV[i + 7]
+    local state = outcome
+    if outcome == 'failed' and retry_draft == '' then state = 'dead' end
+    local duration = tonumber(ARGV[i + 6])
+    -- What later requests of the batch read (the run's hash, its job's activity) is written now.
+    if job_key then
+      job_running_add(job_key, -1)
+      redis.call('SREM', K('jobactive:' .. job_key), seq)
+    end
+    redis.call('HDEL', rk, 'leaseExpiresAt')
+    if ARGV[i + 5] ~= '' then
+      redis.call('HSET', rk, 'state', state, 'finishedAt', nowstr, 'result', ARGV[i + 4], 'durationMs', n2s(duration),
+        'error', ARGV[i + 5])
+    else
+      redis.call('HSET', rk, 'state', state, 'finishedAt', nowstr, 'result', ARGV[i + 4], 'durationMs', n2s(duration))
+    end
+    -- Indexes nothing below reads: gathered for the batch.
+    ended[#ended + 1] = seq
+    local list = ended_as[state]
+    if not list then
+      list = {}
+      ended_as[state] = list
+      ended_states[#ended_states + 1] = state
+    end
+    list[#list + 1] = seq
+    list[#list + 1] = seq
+    finished[#finished + 1] = nowstr
+    finished[#finished + 1] = seq
+    local mine = by_owner[node]
+    if not mine then
+      mine = {}
+      by_owner[node] = mine
+      owners[#owners + 1] = node
+    end
+    mine[#mine + 1] = seq
+    stats_count(acc, job_key, state, duration)
+    local retry = {}
+    if retry_draft ~= '' then
+      local rseq = insert_run(cjson.decode(retry_draft))
+      retry = redis.call('HGETALL', runkey(rseq))
+      pub_runs = true
+    else
+      if rearm_delay_after(job_key) then pub_jobs = true end
+      -- A run of the same job may have waited for this one (serial): wake the other nodes.
+      if job_key and redis.call('SCARD', K('jobactive:' .. job_key)) > 0 then pub_runs = true end
+    end
+    out[#out + 1] = { '1', redis.call('HGETALL', rk), retry }
+  end
+end
+
+if #ended > 0 then
+  redis.call('ZREM', K('leases'), unpack(ended))
+  redis.call('ZREM', K('runs:state:running'), unpack(ended))
+  for _, state in ipairs(ended_states) do redis.call('ZADD', K('runs:state:' .. state), unpack(ended_as[state])) end
+  redis.call('ZADD', K('finished'), unpack(finished))
+  for _, owner in ipairs(owners) do
+    local nk = K('nrun:' .. owner)
+    redis.call('SREM', nk, unpack(by_owner[owner]))
+    if redis.call('SCARD', nk) == 0 then redis.call('SREM', K('nrun-owners'), owner) end
+  end
+  stats_flush(acc)
+end
+if pub_runs then publish('runs') end
+if pub_jobs then publish('jobs') end
+return out
