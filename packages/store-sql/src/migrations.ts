@@ -236,6 +236,16 @@ function allMigrations(d: SqlDialect, t: TableNames, prefix: string): Record<str
           .execute();
       },
     },
+    // a counter per app that every membership change bumps in its own transaction (register,
+    // leave, reap, remove, desired state), so heartbeats tell the leader when to rebalance
+    '0004_membership_version': {
+      async up(db: Db) {
+        await db.schema
+          .alterTable(t.apps)
+          .addColumn('membership_version', bigint, (c) => c.notNull().defaultTo(0))
+          .execute();
+      },
+    },
   };
 }
 

@@ -8,7 +8,6 @@ import {
   type CompleteResult,
   type CompleteRunsItem,
   ConflictError,
-  completeEach,
   type EnqueueResult,
   FencedError,
   type FireRequest,
@@ -552,6 +551,40 @@ export class SqlStore implements Store {
     this.#event(c, 'jobs', app);
   }
 
+  /**
+   * `#rearm` for several jobs of one app: one read of those still waiting (no next fire time),
+   * one update per distinct delay.
+   */
+  async #rearmMany(c: Ctx, app: string, jobKeys: string[]): Promise<void> {
+    const byDelay = new Map<number, string[]>();
+    for (const part of chunks(jobKeys)) {
+      const jobs = await c.trx
+        .selectFrom(this.#t.jobs)
+        .select(['job_key', 'schedule'])
+        .where('app', '=', app)
+        .where('job_key', 'in', part)
+        .where('next_fire_at', 'is', null)
+        .execute();
+      for (const job of jobs) {
+        const schedule = JSON.parse(String(job.schedule)) as JobRecord['schedule'];
+        if (schedule.kind !== 'delay-after') continue;
+        const list = byDelay.get(schedule.ms) ?? [];
+        list.push(String(job.job_key));
+        byDelay.set(schedule.ms, list);
+      }
+    }
+    for (const [ms, keys] of byDelay) {
+      await c.trx
+        .updateTable(this.#t.jobs)
+        .set({ next_fire_at: c.now + ms, version: sql`version + 1`, updated_at: c.now })
+        .where('app', '=', app)
+        .where('job_key', 'in', keys)
+        .where('next_fire_at', 'is', null)
+        .execute();
+    }
+    if (byDelay.size > 0) this.#event(c, 'jobs', app);
+  }
+
   /** Puts runs (full rows) in a final state, counts them and re-arms their jobs when asked. */
   async #finish(c: Ctx, rows: Row[], state: RunState, reason: string | null, rearm: boolean): Promise<Row[]> {
     if (rows.length === 0) return [];
@@ -625,6 +658,22 @@ export class SqlStore implements Store {
     const again = await q.executeTakeFirst();
     if (!again) throw new StoreError(`the state row of app '${app}' could not be created`);
     return again;
+  }
+
+  /**
+   * Bumps the app's membership version in this step's transaction (creating the app row when
+   * needed): every change of who is in the app, or of what an operator asked of a node.
+   */
+  async #bumpMembership(c: Ctx, app: string): Promise<void> {
+    const bump = () =>
+      c.trx
+        .updateTable(this.#t.apps)
+        .set({ membership_version: sql`membership_version + 1` })
+        .where('app', '=', app)
+        .executeTakeFirst();
+    if (affected(await bump()) > 0) return;
+    await this.#appRow(c, app);
+    await bump();
   }
 
   /** Refuses unless `epoch` is the app's current, unexpired leader lease; returns the app row. */
@@ -1178,38 +1227,78 @@ export class SqlStore implements Store {
     return picked.map((r) => toRun({ ...r, ...patch }));
   }
 
-  /** Ends several runs; see `Store.completeRuns`. Interim: one `completeRun` after another. */
-  completeRuns(requests: CompleteRequest[]): Promise<CompleteRunsItem[]> {
-    return completeEach((r) => this.completeRun(r), requests);
+  /**
+   * Ends several runs in one transaction, set-wise: one locking read of the runs (with their
+   * owner node's current incarnation), one `UPDATE … CASE` per 500 runs, the retries in one batch
+   * insert, the delay-after jobs re-armed per app, the stats deltas in one upsert at commit.
+   * Refusals (`FencedError`, `NotFoundError`) come back in place. See `Store.completeRuns`.
+   */
+  async completeRuns(requests: CompleteRequest[]): Promise<CompleteRunsItem[]> {
+    if (requests.length === 0) return [];
+    return this.#tx('completeRuns', (c) => this.#complete(c, requests));
   }
 
   /** Ends a run its node owns and inserts its retry, in one transaction; see `Store.completeRun`. */
   async completeRun(request: CompleteRequest): Promise<CompleteResult> {
-    const id = parseId(request.runId);
-    if (id === null) throw new NotFoundError('run', request.runId);
-    return this.#tx('completeRun', async (c) => {
-      const row = await this.#runById(c.trx, id, true);
-      if (!row) throw new NotFoundError('run', request.runId);
-      const node = await c.trx
-        .selectFrom(this.#t.nodes)
-        .select('incarnation')
-        .where('app', '=', row.app)
-        .where('node_id', '=', request.nodeId)
-        .executeTakeFirst();
+    const [item] = await this.#tx('completeRun', (c) => this.#complete(c, [request]));
+    if (!item) throw new StoreError('completeRun returned nothing');
+    if (!item.ok) throw item.error;
+    return { run: item.run, retry: item.retry };
+  }
+
+  /** The one completion path: `completeRun` is a batch of one. */
+  async #complete(c: Ctx, requests: CompleteRequest[]): Promise<CompleteRunsItem[]> {
+    const t = this.#t;
+    const ids = [...new Set(requests.map((r) => parseId(r.runId)).filter((id): id is number => id !== null))];
+    const rows = new Map<number, Row>();
+    for (const part of chunks(ids)) {
+      let q = c.trx
+        .selectFrom(`${t.runs} as r`)
+        .selectAll('r')
+        .select((eb) =>
+          eb
+            .selectFrom(`${t.nodes} as n`)
+            .select('n.incarnation')
+            .whereRef('n.app', '=', 'r.app')
+            .whereRef('n.node_id', '=', 'r.owner_node')
+            .as('n_incarnation'),
+        )
+        .where('r.id', 'in', part)
+        .orderBy('r.id');
+      // the runs only: a subquery's rows are not locked by the outer FOR UPDATE
+      if (this.#d.rowLocks) q = q.forUpdate();
+      for (const r of await q.execute()) rows.set(num(r.id), r);
+    }
+    const items: Array<CompleteRunsItem | undefined> = new Array(requests.length);
+    const ended: Array<{ index: number; request: CompleteRequest; row: Row }> = [];
+    requests.forEach((request, index) => {
+      const id = parseId(request.runId);
+      const row = id === null ? undefined : rows.get(id);
+      if (id === null || !row) {
+        items[index] = { ok: false, error: new NotFoundError('run', request.runId) };
+        return;
+      }
       if (
         row.state !== 'running' ||
         row.owner_node !== request.nodeId ||
         num(row.owner_incarnation) !== request.incarnation ||
-        !node ||
-        num(node.incarnation) !== request.incarnation
+        row.n_incarnation === null ||
+        row.n_incarnation === undefined ||
+        num(row.n_incarnation) !== request.incarnation
       ) {
-        throw new FencedError(
-          'run',
-          `run '${formatId(row.id)}' is ${row.state} and owned by ${row.owner_node ?? 'no node'} (incarnation ${row.owner_incarnation ?? '-'}), not by '${request.nodeId}' incarnation ${request.incarnation}: abort its handler and drop the result`,
-        );
+        items[index] = {
+          ok: false,
+          error: new FencedError(
+            'run',
+            `run '${formatId(row.id)}' is ${row.state} and owned by ${row.owner_node ?? 'no node'} (incarnation ${row.owner_incarnation ?? '-'}), not by '${request.nodeId}' incarnation ${request.incarnation}: abort its handler and drop the result`,
+          ),
+        };
+        return;
       }
       const state: RunState = request.outcome === 'failed' && !request.retry ? 'dead' : request.outcome;
-      const patch = {
+      const { n_incarnation, ...base } = row;
+      const done: Row = {
+        ...base,
         state,
         finished_at: c.now,
         lease_expires_at: null,
@@ -1217,16 +1306,87 @@ export class SqlStore implements Store {
         result: toJson(request.result ?? null),
         error: request.error ? toJson(request.error) : null,
       };
-      await c.trx.updateTable(this.#t.runs).set(patch).where('id', '=', id).execute();
-      // the run ends before its retry is inserted, so the retry never sees it as a sibling
-      // (a skip job's retry is pending, not skipped)
-      let retry: RunRecord | null = null;
-      if (request.retry) retry = (await this.#insertRun(c, request.retry)).run;
-      this.#count(c, row.app, row.job_key ?? null, state, request.durationMs);
-      if (retry === null) await this.#rearm(c, row.app, row.job_key ?? null);
-      this.#event(c, 'runs', row.app);
-      return { run: toRun({ ...row, ...patch }), retry };
+      // a second request for the same run in this batch sees it ended, as it would one call later
+      rows.set(id, { ...done, n_incarnation });
+      ended.push({ index, request, row: done });
     });
+    if (ended.length === 0) return items as CompleteRunsItem[];
+
+    for (const part of chunks(ended)) {
+      if (part.length === 1) {
+        const { row } = part[0]!;
+        await c.trx
+          .updateTable(t.runs)
+          .set({
+            state: row.state,
+            finished_at: c.now,
+            lease_expires_at: null,
+            duration_ms: row.duration_ms,
+            result: row.result,
+            error: row.error,
+          })
+          .where('id', '=', num(row.id))
+          .execute();
+        continue;
+      }
+      const cases = (col: string, cast: boolean) =>
+        sql`case ${sql.ref('id')} ${sql.join(
+          part.map(({ row }) => {
+            const v = cast ? this.#bigint(row[col]) : sql`${row[col]}`;
+            return sql`when ${num(row.id)} then ${v}`;
+          }),
+          sql` `,
+        )} end`;
+      await c.trx
+        .updateTable(t.runs)
+        .set({
+          state: cases('state', false),
+          finished_at: c.now,
+          lease_expires_at: null,
+          duration_ms: cases('duration_ms', true),
+          result: cases('result', false),
+          error: cases('error', false),
+        })
+        .where(
+          'id',
+          'in',
+          part.map(({ row }) => num(row.id)),
+        )
+        .execute();
+    }
+
+    // the runs end before their retries are inserted, so a retry never sees its own run as a
+    // sibling (a skip job's retry is pending, not skipped)
+    const withRetry = ended.filter((e) => e.request.retry);
+    const retries = new Map<number, RunRecord>();
+    if (withRetry.length > 0) {
+      const inserted = await this.#insertRuns(
+        c,
+        withRetry.map((e) => e.request.retry!),
+      );
+      for (const [i, e] of withRetry.entries()) retries.set(e.index, inserted[i]!.run);
+    }
+
+    const rearm = new Map<string, Set<string>>();
+    for (const e of ended) {
+      const { row } = e;
+      this.#count(c, row.app, row.job_key ?? null, row.state, e.request.durationMs);
+      this.#event(c, 'runs', row.app);
+      if (!retries.has(e.index) && row.job_key !== null && row.job_key !== undefined) {
+        const keys = rearm.get(row.app) ?? new Set<string>();
+        keys.add(row.job_key);
+        rearm.set(row.app, keys);
+      }
+      items[e.index] = { ok: true, run: toRun(row), retry: retries.get(e.index) ?? null };
+    }
+    for (const [app, keys] of rearm) await this.#rearmMany(c, app, [...keys]);
+    return items as CompleteRunsItem[];
+  }
+
+  /** A bound value cast to a 64-bit integer (for `CASE` arms, whose type the server cannot infer). */
+  #bigint(v: unknown): RawBuilder<unknown> {
+    const type = this.#d.name === 'postgres' ? 'bigint' : this.#d.name === 'mysql' ? 'signed' : 'integer';
+    return sql`cast(${v} as ${sql.raw(type)})`;
   }
 
   /** Cancels a pending run, or asks a running one to stop; see `Store.cancelRun`. */
@@ -1361,6 +1521,7 @@ export class SqlStore implements Store {
         .where('node_id', '=', info.nodeId)
         .execute();
       await c.trx.insertInto(t.nodes).values(row).execute();
+      await this.#bumpMembership(c, info.app);
       return toNode(row);
     });
   }
@@ -1441,8 +1602,7 @@ export class SqlStore implements Store {
         lostRunIds,
         desiredState: (node.desired_state ?? null) as NodeRecord['desiredState'],
         partitionGeneration: app ? num(app.map_generation) : 0,
-        // Interim: 0 until this store keeps a membership counter (see Store.heartbeat).
-        membershipVersion: 0,
+        membershipVersion: app ? num(app.membership_version) : 0,
         leader: toLease(app),
       };
     });
@@ -1459,6 +1619,7 @@ export class SqlStore implements Store {
         .where('incarnation', '=', incarnation)
         .executeTakeFirst();
       if (affected(r) === 0) return;
+      await this.#bumpMembership(c, app);
       await c.trx
         .updateTable(this.#t.apps)
         .set({ leader_expires_at: c.now })
@@ -1490,6 +1651,7 @@ export class SqlStore implements Store {
         .where('app', '=', app)
         .where('node_id', '=', nodeId)
         .execute();
+      await this.#bumpMembership(c, app);
       return toNode({ ...row, desired_state: desired });
     });
   }
@@ -1503,6 +1665,7 @@ export class SqlStore implements Store {
         .where('node_id', '=', nodeId)
         .executeTakeFirst();
       if (affected(r) === 0) return false;
+      await this.#bumpMembership(c, app);
       await c.trx
         .updateTable(this.#t.apps)
         .set({ leader_expires_at: c.now })
@@ -1650,6 +1813,7 @@ export class SqlStore implements Store {
           .where('node_id', 'in', part)
           .execute();
       }
+      if (offlineNodes.length > 0) await this.#bumpMembership(c, request.app);
       const limit = request.limit ?? 1000;
       const candidates = await c.trx
         .selectFrom(`${t.runs} as r`)

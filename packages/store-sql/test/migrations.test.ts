@@ -9,6 +9,9 @@ import { createSqlStore } from '../src/index';
 import { tableNames } from '../src/tables';
 import { targets, uniquePrefix } from './helpers';
 
+/** Every migration of this version, oldest first. */
+const ALL = ['0001_initial', '0002_job_locks', '0003_sqlite_events', '0004_membership_version'];
+
 const all = await targets();
 afterAll(async () => {
   for (const t of all) await t.close();
@@ -45,13 +48,13 @@ for (const target of all) {
       const prefix = fresh();
       const store = createSqlStore(target.options(prefix));
       try {
-        expect(await store.migrate()).toEqual(['0001_initial', '0002_job_locks', '0003_sqlite_events']);
+        expect(await store.migrate()).toEqual(ALL);
         expect(await store.migrate()).toEqual([]);
         await store.init();
         const job = await store.saveJob(jobDraft('app1', 'k1'), null);
         expect(job.version).toBe(1);
         const rows = await target.query(`select name from "${tableNames(prefix).migrations}" order by name`);
-        expect(rows.map((r) => r.name)).toEqual(['0001_initial', '0002_job_locks', '0003_sqlite_events']);
+        expect(rows.map((r) => r.name)).toEqual(ALL);
       } finally {
         await store.close();
       }
@@ -67,19 +70,19 @@ for (const target of all) {
       const setup = createSqlStore(target.options(prefix));
       await setup.migrate();
       await setup.close();
-      // as if this database was migrated by the release before 0003
+      // as if this database was migrated by the release before 0004
       await target.query(`delete from "${tableNames(prefix).migrations}" where name = ?`, [
-        '0003_sqlite_events',
+        '0004_membership_version',
       ]);
-      await target.query(`drop table if exists "${tableNames(prefix).events}"`);
+      await target.query(`alter table "${tableNames(prefix).apps}" drop column membership_version`);
       const store = createSqlStore(target.options(prefix));
       const err = await store.init().then(
         () => null,
         (e: unknown) => e,
       );
       expect(err).toBeInstanceOf(StoreError);
-      expect((err as Error).message).toMatch(/behind \(missing 0003_sqlite_events\).*migrate\(\)/);
-      expect(await store.migrate()).toEqual(['0003_sqlite_events']);
+      expect((err as Error).message).toMatch(/behind \(missing 0004_membership_version\).*migrate\(\)/);
+      expect(await store.migrate()).toEqual(['0004_membership_version']);
       await store.init();
       await store.close();
     });
