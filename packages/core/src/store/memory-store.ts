@@ -8,6 +8,7 @@ import {
   type JobDraft,
   type JobFilter,
   type JobRecord,
+  type JsonValue,
   type LeaderLease,
   type NodeInfo,
   type NodeRecord,
@@ -22,6 +23,7 @@ import {
   type RunState,
   type StatsBucket,
 } from '../model';
+import { BinaryHeap, type HeapEntry, walkHeaps } from './binary-heap';
 import {
   type ClaimRequest,
   type CompleteRequest,
@@ -64,6 +66,97 @@ function clone<T>(value: T): T {
   return structuredClone(value);
 }
 
+/**
+ * A deep copy of a JSON value (objects, arrays, primitives): what the store keeps and hands out
+ * is JSON by contract (the runtime guard checks it), and this is several times cheaper than
+ * `structuredClone` for the small values of the hot paths.
+ */
+function copyJson<T>(value: T): T {
+  if (value === null || typeof value !== 'object') return value;
+  if (Array.isArray(value)) return value.map(copyJson) as T;
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(value)) out[key] = copyJson((value as Record<string, unknown>)[key]);
+  return out as T;
+}
+
+/** A copy of a stored job, for handing out. */
+function copyJob(j: JobRecord): JobRecord {
+  return {
+    app: j.app,
+    key: j.key,
+    handler: j.handler,
+    schedule: copyJson(j.schedule),
+    params: copyJson(j.params),
+    enabled: j.enabled,
+    routing: copyJson(j.routing),
+    block: j.block,
+    misfire: j.misfire,
+    retry: copyJson(j.retry),
+    timeoutMs: j.timeoutMs,
+    shards: j.shards,
+    priority: j.priority,
+    owner: j.owner,
+    alertContacts: [...j.alertContacts],
+    tags: [...j.tags],
+    description: j.description,
+    source: j.source,
+    partition: j.partition,
+    nextFireAt: j.nextFireAt,
+    lastFireAt: j.lastFireAt,
+    version: j.version,
+    createdAt: j.createdAt,
+    updatedAt: j.updatedAt,
+  };
+}
+
+/** A copy of a stored run, for handing out. */
+function copyRun(r: RunRecord): RunRecord {
+  return {
+    ...r,
+    params: copyJson(r.params),
+    retry: { ...r.retry },
+    result: copyJson(r.result),
+    error: copyJson(r.error),
+  };
+}
+
+/** An audit entry as kept: its before/after snapshots as JSON text (a fraction of the objects' size). */
+type StoredAudit = Omit<AuditRecord, 'before' | 'after'> & { before: string; after: string };
+
+/** Due jobs by (next fire, key). */
+interface DueEntry {
+  at: number;
+  key: string;
+}
+
+function dueOrder(a: DueEntry, b: DueEntry): number {
+  return a.at - b.at || cmp(a.key, b.key);
+}
+
+/** Pending runs not yet due, by due time. */
+function waitingOrder(a: RunRecord, b: RunRecord): number {
+  return a.dueAt - b.dueAt || cmp(a.id, b.id);
+}
+
+/** Due pending runs in claim order: priority, then due time, then age. */
+function claimOrder(a: RunRecord, b: RunRecord): number {
+  return b.priority - a.priority || a.dueAt - b.dueAt || cmp(a.id, b.id);
+}
+
+/** The pending runs of one app, handler and target node (or none). */
+interface RunQueue {
+  /** Not yet due at the last look, by due time. */
+  waiting: BinaryHeap<RunRecord>;
+  /** Due, in claim order. */
+  ready: BinaryHeap<RunRecord>;
+}
+
+/** Where an indexed value sits, so that it can be killed when it changes. */
+interface Slot<T> {
+  heap: BinaryHeap<T>;
+  entry: HeapEntry<T>;
+}
+
 function formatId(n: number): string {
   return String(n).padStart(ID_WIDTH, '0');
 }
@@ -101,10 +194,26 @@ export class MemoryStore implements Store {
   #runSeq = 0;
   #auditSeq = 0;
   readonly #jobs = new Map<string, JobRecord>();
+  /**
+   * Enabled jobs with a next fire time, per app and partition, by (nextFireAt, key): dueJobs and
+   * nextWakeAt read the tops instead of every job. A job's entry is replaced whenever its next
+   * fire time, `enabled` or partition changes (`#indexJob`).
+   */
+  readonly #dueIndex = new Map<string, Map<number, BinaryHeap<DueEntry>>>();
+  /** app + key -> the job's entry in `#dueIndex`. */
+  readonly #dueSlots = new Map<string, Slot<DueEntry>>();
   /** Runs by id, in insertion (= id) order. */
   readonly #runs = new Map<string, RunRecord>();
   /** app -> ids of runs not yet final (pending or running), for the hot paths. */
   readonly #active = new Map<string, Set<string>>();
+  /** app + job key -> ids of that job's runs not yet final, in insertion order. */
+  readonly #activeByJob = new Map<string, Set<string>>();
+  /** app + job key -> how many of that job's runs are running (serial jobs wait for 0). */
+  readonly #runningByJob = new Map<string, number>();
+  /** app -> handler + target -> pending runs (see `RunQueue`). */
+  readonly #queues = new Map<string, Map<string, RunQueue>>();
+  /** run id -> its entry in `#queues`, while pending. */
+  readonly #queued = new Map<string, Slot<RunRecord>>();
   readonly #idempotency = new Map<string, string>();
   readonly #nodes = new Map<string, NodeRecord>();
   /** The highest incarnation ever given to a node id; survives `removeNode`. */
@@ -114,7 +223,7 @@ export class MemoryStore implements Store {
   /** Per app: bumped by every membership change (see `HeartbeatResult.membershipVersion`). */
   readonly #membership = new Map<string, number>();
   readonly #logs = new Map<string, RunLogLine[]>();
-  readonly #audit: AuditRecord[] = [];
+  readonly #audit: StoredAudit[] = [];
   readonly #stats = new Map<string, StatsBucket>();
   readonly #listeners = new Map<string, Set<(event: StoreEvent) => void>>();
 
@@ -142,7 +251,7 @@ export class MemoryStore implements Store {
   /** The job, or null. */
   async getJob(app: string, key: string): Promise<JobRecord | null> {
     const job = this.#jobs.get(k(app, key));
-    return job ? clone(job) : null;
+    return job ? copyJob(job) : null;
   }
 
   /** Writes a job with compare-and-set on its version; see `Store.saveJob`. */
@@ -167,15 +276,16 @@ export class MemoryStore implements Store {
         );
       }
     }
-    const record: JobRecord = {
-      ...pickJobDraft(draft),
-      version: existing ? existing.version + 1 : 1,
-      createdAt: existing ? existing.createdAt : now,
-      updatedAt: now,
-    };
+    const record = storedJob(
+      draft,
+      existing ? existing.version + 1 : 1,
+      existing ? existing.createdAt : now,
+      now,
+    );
     this.#jobs.set(id, record);
+    this.#indexJob(id, record);
     this.#emit({ type: 'jobs', app: draft.app });
-    return clone(record);
+    return copyJob(record);
   }
 
   /** Deletes a job and cancels its pending runs; see `Store.deleteJob`. */
@@ -190,11 +300,12 @@ export class MemoryStore implements Store {
     }
     const now = this.#clock.now();
     this.#jobs.delete(id);
-    for (const run of this.#activeRuns(app)) {
-      if (run.jobKey === key && run.state === 'pending') this.#finish(run, 'cancelled', now, 'job deleted');
+    this.#indexJob(id, null);
+    for (const run of this.#jobRuns(app, key)) {
+      if (run.state === 'pending') this.#finish(run, 'cancelled', now, 'job deleted');
     }
     this.#emit({ type: 'jobs', app });
-    return clone(job);
+    return copyJob(job);
   }
 
   /** Jobs by key ascending (then app), filtered, one keyset page. */
@@ -219,7 +330,7 @@ export class MemoryStore implements Store {
     const items = matches.slice(0, limit);
     const last = items[items.length - 1];
     return {
-      items: items.map(clone),
+      items: items.map(copyJob),
       nextCursor: matches.length > limit && last ? encodeCursor([last.key, last.app]) : null,
     };
   }
@@ -229,17 +340,18 @@ export class MemoryStore implements Store {
   /** Enabled due jobs, earliest first; see `Store.dueJobs`. */
   async dueJobs(query: { app: string; partitions: number[] | null; limit: number }): Promise<JobRecord[]> {
     const now = this.#clock.now();
-    const parts = query.partitions === null ? null : new Set(query.partitions);
-    const due = [...this.#jobs.values()].filter(
-      (j) =>
-        j.app === query.app &&
-        j.enabled &&
-        j.nextFireAt !== null &&
-        j.nextFireAt <= now &&
-        (parts === null || parts.has(j.partition)),
+    const due: JobRecord[] = [];
+    if (query.limit <= 0) return due;
+    walkHeaps(
+      this.#dueHeaps(query.app, query.partitions),
+      dueOrder,
+      (e) => e.at <= now,
+      (e) => {
+        due.push(copyJob(this.#jobs.get(k(query.app, e.key))!));
+        return due.length < query.limit;
+      },
     );
-    due.sort((a, b) => a.nextFireAt! - b.nextFireAt! || cmp(a.key, b.key));
-    return due.slice(0, query.limit).map(clone);
+    return due;
   }
 
   /** Compare-and-set fires with their runs; see `Store.fireJobs`. */
@@ -257,11 +369,12 @@ export class MemoryStore implements Store {
       job.lastFireAt = fire.lastFireAt;
       job.version += 1;
       job.updatedAt = now;
+      this.#indexJob(k(app, fire.jobKey), job);
       const runs: RunRecord[] = [];
       for (const draft of fire.runs) {
         const { run, created } = this.#insert(draft, now);
         if (created) {
-          runs.push(clone(run));
+          runs.push(copyRun(run));
           inserted = true;
         }
       }
@@ -279,17 +392,15 @@ export class MemoryStore implements Store {
     nodeId: string;
   }): Promise<number | null> {
     let best: number | null = null;
-    const parts = query.partitions === null ? null : new Set(query.partitions);
-    for (const j of this.#jobs.values()) {
-      if (j.app !== query.app || !j.enabled || j.nextFireAt === null) continue;
-      if (parts !== null && !parts.has(j.partition)) continue;
-      if (best === null || j.nextFireAt < best) best = j.nextFireAt;
+    for (const heap of this.#dueHeaps(query.app, query.partitions)) {
+      const top = heap.peek();
+      if (top !== undefined && (best === null || top.at < best)) best = top.at;
     }
-    const handlers = new Set(query.handlers);
-    for (const r of this.#activeRuns(query.app)) {
-      if (r.state !== 'pending' || !handlers.has(r.handler)) continue;
-      if (r.targetNode !== null && r.targetNode !== query.nodeId) continue;
-      if (best === null || r.dueAt < best) best = r.dueAt;
+    for (const queue of this.#runQueues(query.app, query.handlers, query.nodeId)) {
+      const next = queue.waiting.peek();
+      if (next !== undefined && (best === null || next.dueAt < best)) best = next.dueAt;
+      // Due runs left unclaimed (blocked serial jobs, or no free slot): few, so a scan.
+      for (const r of queue.ready.values()) if (best === null || r.dueAt < best) best = r.dueAt;
     }
     return best;
   }
@@ -304,7 +415,7 @@ export class MemoryStore implements Store {
     for (const draft of drafts) {
       const { run, created } = this.#insert(draft, now);
       if (created) apps.add(draft.app);
-      results.push({ run: clone(run), created });
+      results.push({ run: copyRun(run), created });
     }
     for (const app of apps) this.#emit({ type: 'runs', app });
     return results;
@@ -315,33 +426,45 @@ export class MemoryStore implements Store {
     const now = this.#clock.now();
     this.#requireNode(request.app, request.nodeId, request.incarnation, 'claim runs');
     if (request.limit <= 0) return [];
-    const handlers = new Set(request.handlers);
-    const active = this.#activeRuns(request.app);
-    const busyJobs = new Set<string>();
-    const candidates: RunRecord[] = [];
-    for (const r of active) {
-      if (r.state === 'running') {
-        if (r.jobKey !== null) busyJobs.add(r.jobKey);
-        continue;
-      }
-      if (r.dueAt > now || !handlers.has(r.handler)) continue;
-      if (r.targetNode !== null && r.targetNode !== request.nodeId) continue;
-      candidates.push(r);
+    const ready: BinaryHeap<RunRecord>[] = [];
+    for (const queue of this.#runQueues(request.app, request.handlers, request.nodeId)) {
+      this.#promote(queue, now);
+      if (queue.ready.size > 0) ready.push(queue.ready);
     }
-    candidates.sort((a, b) => b.priority - a.priority || a.dueAt - b.dueAt || cmp(a.id, b.id));
+    // Jobs that have a run claimed in this call; with those running, serial ones wait.
+    const busyJobs = new Set<string>();
+    const picked: RunRecord[] = [];
+    walkHeaps(
+      ready,
+      claimOrder,
+      () => true,
+      (r) => {
+        if (r.jobKey !== null) {
+          if (
+            r.block !== 'parallel' &&
+            (busyJobs.has(r.jobKey) || (this.#runningByJob.get(k(r.app, r.jobKey)) ?? 0) > 0)
+          ) {
+            return true;
+          }
+          busyJobs.add(r.jobKey);
+        }
+        picked.push(r);
+        return picked.length < request.limit;
+      },
+    );
     const claimed: RunRecord[] = [];
-    for (const r of candidates) {
-      if (claimed.length >= request.limit) break;
+    for (const r of picked) {
+      this.#unqueue(r);
       if (r.jobKey !== null) {
-        if (r.block !== 'parallel' && busyJobs.has(r.jobKey)) continue;
-        busyJobs.add(r.jobKey);
+        const jk = k(r.app, r.jobKey);
+        this.#runningByJob.set(jk, (this.#runningByJob.get(jk) ?? 0) + 1);
       }
       r.state = 'running';
       r.ownerNode = request.nodeId;
       r.ownerIncarnation = request.incarnation;
       r.leaseExpiresAt = now + request.leaseMs;
       r.startedAt = now;
-      claimed.push(clone(r));
+      claimed.push(copyRun(r));
     }
     return claimed;
   }
@@ -366,14 +489,14 @@ export class MemoryStore implements Store {
     }
     const retrying = request.retry != null;
     const state: RunState = request.outcome === 'failed' && !retrying ? 'dead' : request.outcome;
-    run.result = request.result === undefined ? null : clone(request.result);
-    run.error = request.error ? clone(request.error) : null;
+    run.result = request.result === undefined ? null : copyJson(request.result);
+    run.error = request.error ? copyJson(request.error) : null;
     run.durationMs = request.durationMs;
     // End the run before inserting its retry, so the retry's block strategy does not see it active.
     this.#finish(run, state, now, run.reason, retrying);
     const retry = request.retry ? this.#insert(request.retry, now).run : null;
     this.#emit({ type: 'runs', app: run.app });
-    return { run: clone(run), retry: retry ? clone(retry) : null };
+    return { run: copyRun(run), retry: retry ? copyRun(retry) : null };
   }
 
   /** Ends several runs, each as `completeRun` would; see `Store.completeRuns`. */
@@ -393,13 +516,13 @@ export class MemoryStore implements Store {
       run.cancelRequested = true;
       run.reason = reason;
     }
-    return clone(run);
+    return copyRun(run);
   }
 
   /** The run, or null. */
   async getRun(runId: string): Promise<RunRecord | null> {
     const run = this.#runs.get(runId);
-    return run ? clone(run) : null;
+    return run ? copyRun(run) : null;
   }
 
   /** Runs newest first by id, filtered, one keyset page. */
@@ -430,7 +553,7 @@ export class MemoryStore implements Store {
         more = true;
         break;
       }
-      items.push(clone(r));
+      items.push(copyRun(r));
     }
     const last = items[items.length - 1];
     return { items, nextCursor: more && last ? encodeCursor([last.id]) : null };
@@ -671,7 +794,7 @@ export class MemoryStore implements Store {
       const retrying = run.attempt < run.retry.maxAttempts;
       // End the run before inserting its retry, so the retry's block strategy does not see it active.
       this.#finish(run, 'lost', now, reason, retrying);
-      lost.push(clone(run));
+      lost.push(copyRun(run));
       if (retrying) {
         const retry = this.#insert(
           {
@@ -695,7 +818,7 @@ export class MemoryStore implements Store {
           },
           now,
         ).run;
-        retries.push(clone(retry));
+        retries.push(copyRun(retry));
       }
     }
     if (lost.length > 0) this.#emit({ type: 'runs', app: request.app });
@@ -710,7 +833,9 @@ export class MemoryStore implements Store {
       const run = this.#runs.get(move.runId);
       if (!run || run.app !== request.app || run.state !== 'pending' || run.targetNode !== move.from)
         continue;
+      this.#unqueue(run);
       run.targetNode = move.to;
+      this.#enqueuePending(run, this.#clock.now());
       moved++;
     }
     if (moved > 0) this.#emit({ type: 'runs', app: request.app });
@@ -761,19 +886,19 @@ export class MemoryStore implements Store {
 
   /** Appends an audit entry with id and store time. */
   async appendAudit(entry: AuditDraft): Promise<AuditRecord> {
-    const record: AuditRecord = {
+    const record: StoredAudit = {
       app: entry.app,
       actor: entry.actor,
       action: entry.action,
       targetType: entry.targetType,
       targetId: entry.targetId,
-      before: clone(entry.before),
-      after: clone(entry.after),
+      before: jsonText(entry.before),
+      after: jsonText(entry.after),
       id: formatId(++this.#auditSeq),
       at: this.#clock.now(),
     };
     this.#audit.push(record);
-    return clone(record);
+    return auditOf(record);
   }
 
   /** Audit entries newest first, filtered, one keyset page. */
@@ -799,7 +924,7 @@ export class MemoryStore implements Store {
         more = true;
         break;
       }
-      items.push(clone(a));
+      items.push(auditOf(a));
     }
     const last = items[items.length - 1];
     return { items, nextCursor: more && last ? encodeCursor([last.id]) : null };
@@ -884,6 +1009,99 @@ export class MemoryStore implements Store {
     return runs;
   }
 
+  /** The job's runs that are not final (pending or running), oldest first; a copy of the list. */
+  #jobRuns(app: string, jobKey: string): RunRecord[] {
+    const ids = this.#activeByJob.get(k(app, jobKey));
+    if (!ids) return [];
+    const runs: RunRecord[] = [];
+    for (const id of ids) {
+      const r = this.#runs.get(id);
+      if (r) runs.push(r);
+    }
+    return runs;
+  }
+
+  /** Re-files a job in the due index after its next fire time, `enabled` or partition changed (null: gone). */
+  #indexJob(id: string, job: JobRecord | null): void {
+    const old = this.#dueSlots.get(id);
+    if (old) {
+      old.heap.kill(old.entry);
+      this.#dueSlots.delete(id);
+    }
+    if (job === null || !job.enabled || job.nextFireAt === null) return;
+    let parts = this.#dueIndex.get(job.app);
+    if (!parts) {
+      parts = new Map();
+      this.#dueIndex.set(job.app, parts);
+    }
+    let heap = parts.get(job.partition);
+    if (!heap) {
+      heap = new BinaryHeap(dueOrder);
+      parts.set(job.partition, heap);
+    }
+    this.#dueSlots.set(id, { heap, entry: heap.push({ at: job.nextFireAt, key: job.key }) });
+  }
+
+  /** The due-index heaps of these partitions of the app (every partition when null). */
+  #dueHeaps(app: string, partitions: number[] | null): BinaryHeap<DueEntry>[] {
+    const parts = this.#dueIndex.get(app);
+    if (!parts) return [];
+    if (partitions === null) return [...parts.values()];
+    const heaps: BinaryHeap<DueEntry>[] = [];
+    for (const p of new Set(partitions)) {
+      const heap = parts.get(p);
+      if (heap) heaps.push(heap);
+    }
+    return heaps;
+  }
+
+  /** The pending-run queues a node may claim from: its handlers, untargeted or targeted at it. */
+  #runQueues(app: string, handlers: string[], nodeId: string): RunQueue[] {
+    const byKey = this.#queues.get(app);
+    if (!byKey) return [];
+    const queues: RunQueue[] = [];
+    for (const h of new Set(handlers)) {
+      const untargeted = byKey.get(queueKey(h, null));
+      if (untargeted) queues.push(untargeted);
+      const targeted = byKey.get(queueKey(h, nodeId));
+      if (targeted) queues.push(targeted);
+    }
+    return queues;
+  }
+
+  /** Files a pending run in its queue: ready when due at `now`, else waiting. */
+  #enqueuePending(run: RunRecord, now: number): void {
+    let byKey = this.#queues.get(run.app);
+    if (!byKey) {
+      byKey = new Map();
+      this.#queues.set(run.app, byKey);
+    }
+    const key = queueKey(run.handler, run.targetNode);
+    let queue = byKey.get(key);
+    if (!queue) {
+      queue = { waiting: new BinaryHeap(waitingOrder), ready: new BinaryHeap(claimOrder) };
+      byKey.set(key, queue);
+    }
+    const heap = run.dueAt <= now ? queue.ready : queue.waiting;
+    this.#queued.set(run.id, { heap, entry: heap.push(run) });
+  }
+
+  /** Takes a run out of its queue (it is no longer pending, or moves). */
+  #unqueue(run: RunRecord): void {
+    const slot = this.#queued.get(run.id);
+    if (!slot) return;
+    slot.heap.kill(slot.entry);
+    this.#queued.delete(run.id);
+  }
+
+  /** Moves the queue's runs due by `now` from waiting to ready. */
+  #promote(queue: RunQueue, now: number): void {
+    for (let r = queue.waiting.peek(); r !== undefined && r.dueAt <= now; r = queue.waiting.peek()) {
+      queue.waiting.pop();
+      this.#queued.set(r.id, { heap: queue.ready, entry: queue.ready.push(r) });
+    }
+  }
+
   /** Inserts one draft, honouring its idempotency key and its job's block strategy. */
   #insert(draft: RunDraft, now: number): { run: RunRecord; created: boolean } {
     if (draft.idempotencyKey !== null) {
@@ -898,7 +1116,7 @@ export class MemoryStore implements Store {
       draft.jobKey !== null &&
       (draft.block === 'skip' || draft.block === 'replace')
     ) {
-      const siblings = this.#activeRuns(draft.app).filter((r) => r.jobKey === draft.jobKey);
+      const siblings = this.#jobRuns(draft.app, draft.jobKey);
       if (draft.block === 'skip' && siblings.length > 0) {
         state = 'skipped';
         reason = `block strategy 'skip': run ${siblings[0]!.id} of job '${draft.jobKey}' is ${siblings[0]!.state}`;
@@ -918,7 +1136,7 @@ export class MemoryStore implements Store {
       app: draft.app,
       jobKey: draft.jobKey,
       handler: draft.handler,
-      params: clone(draft.params),
+      params: copyJson(draft.params),
       trigger: draft.trigger,
       scheduledFor: draft.scheduledFor,
       dueAt: draft.delayMs !== undefined ? now + draft.delayMs : (draft.dueAt ?? now),
@@ -961,7 +1179,17 @@ export class MemoryStore implements Store {
       this.#active.set(draft.app, active);
     }
     active.add(id);
+    if (run.jobKey !== null) {
+      const jk = k(run.app, run.jobKey);
+      let ofJob = this.#activeByJob.get(jk);
+      if (!ofJob) {
+        ofJob = new Set();
+        this.#activeByJob.set(jk, ofJob);
+      }
+      ofJob.add(id);
+    }
     if (state === 'skipped') this.#finish(run, 'skipped', now, reason, true);
+    else this.#enqueuePending(run, now);
     return { run, created: true };
   }
 
@@ -970,11 +1198,24 @@ export class MemoryStore implements Store {
    * follows (or it was a skipped insert), re-arms its `delay-after` job.
    */
   #finish(run: RunRecord, state: RunState, now: number, reason: string | null, noRearm = false): void {
+    const was = run.state;
     run.state = state;
     run.reason = reason;
     run.finishedAt = now;
     run.leaseExpiresAt = null;
     this.#active.get(run.app)?.delete(run.id);
+    this.#unqueue(run);
+    if (run.jobKey !== null) {
+      const jk = k(run.app, run.jobKey);
+      const ofJob = this.#activeByJob.get(jk);
+      ofJob?.delete(run.id);
+      if (ofJob?.size === 0) this.#activeByJob.delete(jk);
+      if (was === 'running') {
+        const n = (this.#runningByJob.get(jk) ?? 1) - 1;
+        if (n > 0) this.#runningByJob.set(jk, n);
+        else this.#runningByJob.delete(jk);
+      }
+    }
     const hour = Math.floor(now / 3_600_000) * 3_600_000;
     const statsKey = `${run.app}\u0000${run.jobKey === null ? '\u0001' : run.jobKey}\u0000${hour}`;
     let bucket = this.#stats.get(statsKey);
@@ -993,6 +1234,7 @@ export class MemoryStore implements Store {
       job.nextFireAt = now + job.schedule.ms;
       job.version += 1;
       job.updatedAt = now;
+      this.#indexJob(k(run.app, run.jobKey), job);
       this.#emit({ type: 'jobs', app: run.app });
     }
   }
@@ -1049,31 +1291,56 @@ export class MemoryStore implements Store {
   }
 }
 
-/** A deep copy of the draft's own fields only: extra properties a caller left on it are not stored. */
-function pickJobDraft(d: JobDraft): JobDraft {
-  return clone({
+/**
+ * The stored form of a job: the draft's own fields only (extra properties a caller left on it are
+ * not stored), deep-copied, in one fixed shape. Built as one literal rather than a spread of a
+ * `structuredClone`: V8 gave each record made that way its own hidden class (about 0.6 KB each).
+ */
+function storedJob(d: JobDraft, version: number, createdAt: number, updatedAt: number): JobRecord {
+  return {
     app: d.app,
     key: d.key,
     handler: d.handler,
-    schedule: d.schedule,
-    params: d.params,
+    schedule: copyJson(d.schedule),
+    params: copyJson(d.params),
     enabled: d.enabled,
-    routing: d.routing,
+    routing: copyJson(d.routing),
     block: d.block,
     misfire: d.misfire,
-    retry: d.retry,
+    retry: copyJson(d.retry),
     timeoutMs: d.timeoutMs,
     shards: d.shards,
     priority: d.priority,
     owner: d.owner,
-    alertContacts: d.alertContacts,
-    tags: d.tags,
+    alertContacts: d.alertContacts.length === 0 ? NO_STRINGS : [...d.alertContacts],
+    tags: d.tags.length === 0 ? NO_STRINGS : [...d.tags],
     description: d.description,
     source: d.source,
     partition: d.partition,
     nextFireAt: d.nextFireAt,
     lastFireAt: d.lastFireAt,
-  });
+    version,
+    createdAt,
+    updatedAt,
+  };
+}
+
+/** The empty list every stored job without tags or contacts shares (hand-outs get their own copy). */
+const NO_STRINGS: string[] = Object.freeze([]) as unknown as string[];
+
+/** JSON text of a snapshot; `null` (most `before`s) as the one shared literal. */
+function jsonText(value: JsonValue | undefined): string {
+  return value === null || value === undefined ? 'null' : JSON.stringify(value);
+}
+
+/** An audit record as handed out: a fresh copy, snapshots parsed from their JSON text. */
+function auditOf(a: StoredAudit): AuditRecord {
+  return { ...a, before: JSON.parse(a.before) as JsonValue, after: JSON.parse(a.after) as JsonValue };
+}
+
+/** The key of a run queue: handler and target node (none for untargeted runs). */
+function queueKey(handler: string, target: string | null): string {
+  return target === null ? handler : `${handler}\u0000${target}`;
 }
 
 function cmp(a: string, b: string): number {

@@ -1,3 +1,4 @@
+import type { RunRecord } from '@oasis/core';
 import { MemoryStore, TestClock } from '@oasis/core';
 import { jobDraft, nodeInfo, runDraft, runStoreConformance } from '@oasis/core/testing';
 import { describe, expect, it } from 'vitest';
@@ -110,5 +111,187 @@ describe('MemoryStore', () => {
     await store.enqueueRuns([runDraft('a')]);
     await new Promise((r) => setImmediate(r));
     expect(heard).toEqual(['a:runs', 'a:jobs']);
+  });
+});
+
+/** A small seeded PRNG (mulberry32), so a failure can be replayed. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
+  };
+}
+
+// The memory store answers dueJobs, nextWakeAt and claimRuns from indexes (heaps per partition
+// and per handler + target). These tests drive it through random changes and compare each answer
+// with the same question answered by scanning every record, as the contract words it.
+describe('MemoryStore indexes agree with a full scan', () => {
+  it('dueJobs and nextWakeAt, through saves, fires, disables, partition moves and deletes', async () => {
+    const rand = prng(2026);
+    const clock = new TestClock(Date.UTC(2030, 0, 1));
+    const store = new MemoryStore({ clock });
+    const apps = ['a', 'b'];
+    const pick = <T>(xs: readonly T[]) => xs[Math.floor(rand() * xs.length)]!;
+    const keys = Array.from({ length: 60 }, (_, i) => `job-${i}`);
+    const all = async (app: string) => (await store.listJobs({ app }, { limit: 1000 })).items;
+    for (let step = 0; step < 1_500; step++) {
+      const app = pick(apps);
+      const key = pick(keys);
+      const now = clock.now();
+      const existing = await store.getJob(app, key);
+      const r = rand();
+      if (r < 0.35) {
+        const at = rand() < 0.15 ? null : now + Math.floor((rand() - 0.5) * 20) * 1000;
+        await store.saveJob(
+          jobDraft(app, key, { nextFireAt: at, enabled: rand() < 0.85, partition: Math.floor(rand() * 4) }),
+          'any',
+        );
+      } else if (r < 0.5 && existing) {
+        await store.deleteJob(app, key);
+      } else if (r < 0.7 && existing?.nextFireAt != null) {
+        const next = rand() < 0.2 ? null : existing.nextFireAt + Math.floor(rand() * 10) * 1000;
+        await store.fireJobs(app, [
+          {
+            jobKey: key,
+            expectedNextFireAt: existing.nextFireAt,
+            nextFireAt: next,
+            lastFireAt: now,
+            runs: [],
+          },
+        ]);
+      } else if (r < 0.8) {
+        await clock.advance(Math.floor(rand() * 3) * 1000);
+      }
+      if (step % 10 !== 0) continue;
+      const t = clock.now();
+      for (const a of apps) {
+        const jobs = await all(a);
+        for (const partitions of [null, [0], [1, 3], [], [2, 2]]) {
+          const inParts = jobs.filter(
+            (j) =>
+              j.enabled && j.nextFireAt !== null && (partitions === null || partitions.includes(j.partition)),
+          );
+          const expected = inParts
+            .filter((j) => j.nextFireAt! <= t)
+            .sort((x, y) => x.nextFireAt! - y.nextFireAt! || (x.key < y.key ? -1 : x.key > y.key ? 1 : 0))
+            .map((j) => j.key);
+          for (const limit of [1, 3, 100]) {
+            const due = await store.dueJobs({ app: a, partitions, limit });
+            expect(due.map((j) => j.key)).toEqual(expected.slice(0, limit));
+          }
+          const wake = inParts.length === 0 ? null : Math.min(...inParts.map((j) => j.nextFireAt!));
+          expect(await store.nextWakeAt({ app: a, partitions, handlers: [], nodeId: 'n1' })).toBe(wake);
+        }
+      }
+    }
+  });
+
+  it('claimRuns and nextWakeAt, through enqueues, retargets, cancels, claims and completions', async () => {
+    const rand = prng(42);
+    const clock = new TestClock(Date.UTC(2030, 0, 1));
+    const store = new MemoryStore({ clock });
+    const app = 'app';
+    const pick = <T>(xs: readonly T[]) => xs[Math.floor(rand() * xs.length)]!;
+    const nodes = new Map<string, number>();
+    for (const id of ['n1', 'n2']) {
+      nodes.set(id, (await store.registerNode(nodeInfo(app, id, { handlers: ['h', 'g'] }))).incarnation);
+    }
+    const epoch = (
+      await store.acquireLeadership({ app, nodeId: 'n1', incarnation: nodes.get('n1')!, ttlMs: 1e9 })
+    ).epoch;
+    const running: RunRecord[] = [];
+    let claims = 0;
+    for (let step = 0; step < 1_500; step++) {
+      const now = clock.now();
+      const r = rand();
+      if (r < 0.4) {
+        const jobKey = rand() < 0.3 ? null : pick(['j1', 'j2', 'j3', 'j4']);
+        await store.enqueueRuns([
+          runDraft(app, {
+            jobKey,
+            handler: pick(['h', 'g', 'x']),
+            priority: pick([0, 0, 1, 5]),
+            dueAt: now + Math.floor((rand() - 0.6) * 10) * 1000,
+            targetNode: rand() < 0.2 ? pick(['n1', 'n2', 'n3']) : null,
+            block: jobKey === null ? 'parallel' : pick(['serial', 'parallel', 'skip', 'replace'] as const),
+          }),
+        ]);
+      } else if (r < 0.5) {
+        const pending = (await store.listRuns({ app, states: ['pending'] }, { limit: 1000 })).items;
+        const targeted = pending.filter((p) => p.targetNode !== null);
+        if (targeted.length > 0) {
+          const run = pick(targeted);
+          await store.retargetRuns({
+            app,
+            epoch,
+            moves: [{ runId: run.id, from: run.targetNode!, to: pick(['n1', 'n2']) }],
+          });
+        }
+      } else if (r < 0.55) {
+        const pending = (await store.listRuns({ app, states: ['pending'] }, { limit: 1000 })).items;
+        if (pending.length > 0) await store.cancelRun(pick(pending).id, 'test');
+      } else if (r < 0.7 && running.length > 0) {
+        const run = running.splice(Math.floor(rand() * running.length), 1)[0]!;
+        await store.completeRun({
+          runId: run.id,
+          nodeId: run.ownerNode!,
+          incarnation: run.ownerIncarnation!,
+          outcome: 'succeeded',
+          error: null,
+          durationMs: 1,
+          retry: null,
+        });
+      } else if (r < 0.9) {
+        const nodeId = pick(['n1', 'n2']);
+        const handlers = pick([['h'], ['g'], ['h', 'g'], ['x', 'h']]);
+        const limit = pick([1, 2, 5]);
+        // What the contract says, from a scan of every pending and running run.
+        const active = (await store.listRuns({ app, states: ['pending', 'running'] }, { limit: 1000 })).items;
+        const busy = new Set(
+          active.filter((a) => a.state === 'running' && a.jobKey !== null).map((a) => a.jobKey!),
+        );
+        const candidates = active
+          .filter(
+            (a) =>
+              a.state === 'pending' &&
+              a.dueAt <= now &&
+              handlers.includes(a.handler) &&
+              (a.targetNode === null || a.targetNode === nodeId),
+          )
+          .sort((x, y) => y.priority - x.priority || x.dueAt - y.dueAt || (x.id < y.id ? -1 : 1));
+        const expected: string[] = [];
+        for (const c of candidates) {
+          if (expected.length >= limit) break;
+          if (c.jobKey !== null) {
+            if (c.block !== 'parallel' && busy.has(c.jobKey)) continue;
+            busy.add(c.jobKey);
+          }
+          expected.push(c.id);
+        }
+        const claimed = await store.claimRuns({
+          app,
+          nodeId,
+          incarnation: nodes.get(nodeId)!,
+          handlers,
+          limit,
+          leaseMs: 1e9,
+        });
+        expect(claimed.map((c) => c.id)).toEqual(expected);
+        running.push(...claimed);
+        const pendingNow = (await store.listRuns({ app, states: ['pending'] }, { limit: 1000 })).items.filter(
+          (p) => handlers.includes(p.handler) && (p.targetNode === null || p.targetNode === nodeId),
+        );
+        const wake = pendingNow.length === 0 ? null : Math.min(...pendingNow.map((p) => p.dueAt));
+        expect(await store.nextWakeAt({ app, partitions: [], handlers, nodeId })).toBe(wake);
+        claims += claimed.length;
+      } else {
+        await clock.advance(Math.floor(rand() * 3) * 1000);
+      }
+    }
+    expect(claims).toBeGreaterThan(100);
   });
 });
