@@ -47,7 +47,7 @@ import type {
 } from './model';
 import { parseRetry, type RetryInput, retryDelayMs } from './retry';
 import { wrapStore } from './store/runtime-store';
-import { type CompleteRequest, STORE_LIMITS, type Store } from './store/store';
+import { type CompleteRequest, type CompleteRunsItem, STORE_LIMITS, type Store } from './store/store';
 import {
   checkBoolean,
   checkInt,
@@ -256,8 +256,25 @@ export class Scheduler extends OasisEmitter {
   readonly #completionQueue: PendingCompletion[] = [];
   /** A drain of `#completionQueue` is scheduled or running. */
   #completionsScheduled = false;
+  /** A `completeRuns` call is in flight: `runs` events wait for its end (one claim wake for all). */
+  #completionInFlight = false;
+  /** A `runs` event came while a completion was in flight. */
+  #runsEventDeferred = false;
   readonly #logs = new LogBuffer();
-  readonly #mainLoop: Loop;
+  /** Fires the due schedules of this node's partitions; sleeps until the next fire time. */
+  readonly #fireLoop: Loop;
+  /** Claims runs into free slots; one claim in flight, slots freed meanwhile go in the next. */
+  readonly #claimLoop: Loop;
+  /** The fire step must read due jobs at once (more than one batch, or a job catching up). */
+  #fireNow = false;
+  /** The store time the fire loop sleeps until (a known next fire time), or null. */
+  #fireAt: number | null = null;
+  /** Something may be claimable (a slot freed, runs were inserted): the claim step claims at once. */
+  #claimNow = true;
+  /** The store time the claim loop sleeps until (a known due time of a pending run), or null. */
+  #claimAt: number | null = null;
+  /** A claim wake is queued in a microtask (coalesces the slots freed in one tick). */
+  #claimWakeQueued = false;
   readonly #heartbeatLoop: Loop;
   #leader: LeaderLease | null = null;
   #isLeader = false;
@@ -374,10 +391,15 @@ export class Scheduler extends OasisEmitter {
       localNow: () => this.#clock.now(),
       checkIntervalMs: this.#o.reapMs * 10,
     });
-    this.#mainLoop = new Loop(this.#clock, () => this.#mainStep(), {
+    this.#fireLoop = new Loop(this.#clock, () => this.#fireStep(), {
       backoffBaseMs: 100,
       backoffMaxMs: Math.max(this.#o.pollMs, 1_000) * 6,
-      onError: (error) => this.#reportError(error, 'fire/claim'),
+      onError: (error) => this.#reportError(error, 'fire'),
+    });
+    this.#claimLoop = new Loop(this.#clock, () => this.#claimStep(), {
+      backoffBaseMs: 100,
+      backoffMaxMs: Math.max(this.#o.pollMs, 1_000) * 6,
+      onError: (error) => this.#reportError(error, 'claim'),
     });
     this.#heartbeatLoop = new Loop(this.#clock, () => this.#heartbeatStep(), {
       backoffBaseMs: Math.min(100, this.#o.heartbeatMs),
@@ -443,7 +465,7 @@ export class Scheduler extends OasisEmitter {
       throw new ValidationError('handler', 'duplicate', `'${name}' is already registered on this node`);
     }
     this.#handlers.set(name, fn as Handler<never>);
-    this.#mainLoop.wake();
+    this.#wakeClaim();
     return this;
   }
 
@@ -497,7 +519,15 @@ export class Scheduler extends OasisEmitter {
         await this.#store.leaveNode(this.#app, this.#nodeId, node.incarnation).catch(() => {});
       throw err;
     }
-    this.#unsubscribe = this.#store.subscribe(this.#app, () => this.#mainLoop.wake());
+    this.#unsubscribe = this.#store.subscribe(this.#app, (event) => {
+      if (event.type !== 'jobs') {
+        // Our own completions announce themselves run by run on some stores: one claim after the
+        // batch covers them (and anything else announced meanwhile).
+        if (this.#completionInFlight) this.#runsEventDeferred = true;
+        else this.#wakeClaim();
+      }
+      if (event.type !== 'runs') this.#fireLoop.wake();
+    });
     this.#state = 'running';
     this.#accepting = true;
     // A real (not clock) handle, only to hold the process open; it does nothing.
@@ -505,7 +535,8 @@ export class Scheduler extends OasisEmitter {
     this.safeEmit('node:joined', { node: this.#node });
     this.safeEmit('partitions:assigned', { partitions: this.#partitions, generation: 0 });
     this.#heartbeatLoop.start();
-    this.#mainLoop.start();
+    this.#fireLoop.start();
+    this.#claimLoop.start();
   }
 
   /**
@@ -539,7 +570,7 @@ export class Scheduler extends OasisEmitter {
   async #stop(timeoutMs: number): Promise<void> {
     this.#state = 'stopping';
     this.#accepting = false;
-    await this.#mainLoop.stop();
+    await Promise.all([this.#fireLoop.stop(), this.#claimLoop.stop()]);
     await this.#waitIdle(timeoutMs, () => this.#active.size === 0);
     for (const id of [...this.#active.keys()]) this.#abortRun(id, 'shutdown', timeoutMs);
     await this.#waitIdle(COMPLETE_GRACE_MS, () => this.#active.size === 0 && this.#completing.size === 0);
@@ -738,68 +769,146 @@ export class Scheduler extends OasisEmitter {
   #setPartitions(partitions: number[] | null, generation: number): void {
     this.#partitions = partitions;
     this.safeEmit('partitions:assigned', { partitions, generation });
-    this.#mainLoop.wake();
+    this.#fireAt = null;
+    this.#fireLoop.wake();
   }
 
   /** Takes an operator's desired state; a node made active again looks for work at once. */
   #applyDesired(desired: DesiredNodeState | null): void {
     if (desired === this.#desired) return;
     this.#desired = desired;
-    this.#mainLoop.wake();
+    this.#wakeClaim();
   }
 
-  // ---- the main loop: fire and claim ---------------------------------------------------------
+  // ---- firing and claiming ------------------------------------------------------------------
+  //
+  // Two loops, so that a freed slot costs one claim and nothing else, and an idle node costs a
+  // store call per poll and loop. The fire loop sleeps until the next fire time of its
+  // partitions (or a `jobs` event, a partition change, the safety poll); the claim loop claims
+  // when a slot frees or runs arrive, and otherwise sleeps until the next due run it could take.
+  // A wake-up with no known reason (the safety poll, a `jobs` event) asks `nextWakeAt` first and
+  // reads due jobs or claims only when something is due.
 
-  async #mainStep(): Promise<number> {
-    const node = this.#node;
-    if (this.#state !== 'running' || node === null) return this.#o.pollMs;
-    let more = false;
+  /** One fire step; returns how long to sleep, ms. */
+  async #fireStep(): Promise<number> {
+    if (this.#state !== 'running' || this.#node === null) return this.#o.pollMs;
+    const planned = this.#fireAt !== null && this.#estimateNow() >= this.#fireAt;
+    const now = this.#fireNow || planned;
+    this.#fireNow = false;
+    this.#fireAt = null;
+    if (!now) {
+      const wake = await this.#nextFireAt();
+      if (wake === null || wake > this.#estimateNow()) return this.#sleepUntilFire(wake);
+    }
     const due = await this.#store.dueJobs({
       app: this.#app,
       partitions: this.#partitions,
       limit: this.#o.fireBatch,
     });
     if (due.length > 0) {
-      const now = await this.#storeNow();
-      const behind = await this.#fire(due, now);
+      const storeNow = await this.#storeNow();
+      const behind = await this.#fire(due, storeNow);
       // More due jobs than one batch, or a job still behind (catching up fire by fire): again now.
-      if (due.length >= this.#o.fireBatch || behind) more = true;
-    }
-    let free = this.#o.concurrency - this.#active.size;
-    const names = this.handlers;
-    const claiming = this.#accepting && claimsNewRuns(this.#desired ?? 'active');
-    if (free > 0 && claiming && names.length > 0) {
-      let runs: RunRecord[];
-      try {
-        runs = await this.#store.claimRuns({
-          app: this.#app,
-          nodeId: this.#nodeId,
-          incarnation: node.incarnation,
-          handlers: names,
-          limit: free,
-          leaseMs: this.#o.runLeaseMs,
-        });
-      } catch (err) {
-        if (err instanceof FencedError && err.scope === 'node') {
-          await this.#rejoin(node.incarnation);
-          return 0;
-        }
-        throw err;
+      if (due.length >= this.#o.fireBatch || behind) {
+        this.#fireNow = true;
+        return 0;
       }
-      for (const run of runs) this.#execute(run);
-      free -= runs.length;
     }
-    if (more) return 0;
-    const wakeHandlers = free > 0 && claiming ? names : [];
-    const query = { app: this.#app, partitions: this.#partitions, nodeId: this.#nodeId };
-    let wake = await this.#store.nextWakeAt({ ...query, handlers: wakeHandlers });
-    if (wake !== null && wake <= this.#estimateNow() && wakeHandlers.length > 0) {
-      // Due runs that this node could not claim (another run of their serial job is running):
-      // a completion or a store event wakes the loop; meanwhile, sleep until the next fire time.
-      wake = await this.#store.nextWakeAt({ ...query, handlers: [] });
-    }
+    return this.#sleepUntilFire(await this.#nextFireAt());
+  }
+
+  /** The earliest next fire time of the enabled jobs of this node's partitions, or null. */
+  #nextFireAt(): Promise<number | null> {
+    return this.#store.nextWakeAt({
+      app: this.#app,
+      partitions: this.#partitions,
+      handlers: [],
+      nodeId: this.#nodeId,
+    });
+  }
+
+  /** Sleeps the fire loop until `wake` (store time), at most the poll interval. */
+  #sleepUntilFire(wake: number | null): number {
     if (wake === null) return this.#o.pollMs;
+    this.#fireAt = wake;
     // At least 1 ms: a wake time that is already past but yielded nothing must not spin.
+    return Math.min(this.#o.pollMs, Math.max(1, wake - this.#estimateNow()));
+  }
+
+  /** Wakes the claim loop to claim at once. */
+  #wakeClaim(): void {
+    this.#claimNow = true;
+    this.#claimLoop.wake();
+  }
+
+  /**
+   * Wakes the claim loop to claim after the current tick, so that the slots of handlers ending
+   * together (and those ending while a claim is in flight) go into one claim.
+   */
+  #wakeClaimSoon(): void {
+    this.#claimNow = true;
+    if (this.#claimWakeQueued) return;
+    this.#claimWakeQueued = true;
+    queueMicrotask(() => {
+      this.#claimWakeQueued = false;
+      this.#claimLoop.wake();
+    });
+  }
+
+  /** One claim step; returns how long to sleep, ms. */
+  async #claimStep(): Promise<number> {
+    const node = this.#node;
+    if (this.#state !== 'running' || node === null) return this.#o.pollMs;
+    const names = this.handlers;
+    const free = this.#o.concurrency - this.#active.size;
+    // Nothing to claim into: a freed slot, a resume or a new handler wakes the loop.
+    if (free <= 0 || names.length === 0 || !this.#accepting || !claimsNewRuns(this.#desired ?? 'active')) {
+      return this.#o.pollMs;
+    }
+    const planned = this.#claimAt !== null && this.#estimateNow() >= this.#claimAt;
+    const now = this.#claimNow || planned;
+    this.#claimNow = false;
+    this.#claimAt = null;
+    if (!now) {
+      const wake = await this.#nextDueAt(names);
+      if (wake === null || wake > this.#estimateNow()) return this.#sleepUntilDue(wake);
+    }
+    let runs: RunRecord[];
+    try {
+      runs = await this.#store.claimRuns({
+        app: this.#app,
+        nodeId: this.#nodeId,
+        incarnation: node.incarnation,
+        handlers: names,
+        limit: free,
+        leaseMs: this.#o.runLeaseMs,
+      });
+    } catch (err) {
+      if (err instanceof FencedError && err.scope === 'node') {
+        await this.#rejoin(node.incarnation);
+        this.#claimNow = true;
+        return 0;
+      }
+      throw err;
+    }
+    for (const run of runs) this.#execute(run);
+    // Every free slot taken: the next claim comes when slots free, with no need to look ahead.
+    if (runs.length >= free) return this.#o.pollMs;
+    const wake = await this.#nextDueAt(names);
+    // Due but not claimed (another run of its serial job runs): a completion or an event wakes us.
+    if (wake !== null && wake <= this.#estimateNow()) return this.#o.pollMs;
+    return this.#sleepUntilDue(wake);
+  }
+
+  /** The earliest due time of the pending runs this node may claim, or null. */
+  #nextDueAt(handlers: string[]): Promise<number | null> {
+    return this.#store.nextWakeAt({ app: this.#app, partitions: [], handlers, nodeId: this.#nodeId });
+  }
+
+  /** Sleeps the claim loop until `wake` (store time), at most the poll interval. */
+  #sleepUntilDue(wake: number | null): number {
+    if (wake === null) return this.#o.pollMs;
+    this.#claimAt = wake;
     return Math.min(this.#o.pollMs, Math.max(1, wake - this.#estimateNow()));
   }
 
@@ -858,6 +967,8 @@ export class Scheduler extends OasisEmitter {
           nextFireAt: plan.request.nextFireAt,
         });
         this.#afterInsert(result.runs);
+        // Claim what was just made without waiting for the store's event to come back.
+        if (result.runs.some((r) => r.state === 'pending')) this.#wakeClaim();
       });
     };
     for (const plan of plans) {
@@ -976,7 +1087,7 @@ export class Scheduler extends OasisEmitter {
     }
     this.#active.delete(a.run.id);
     this.#completing.set(a.run.id, a);
-    this.#mainLoop.wake();
+    this.#wakeClaimSoon();
     this.#checkIdle();
     const run = a.run;
     let retry: RunDraft | null = null;
@@ -1070,7 +1181,17 @@ export class Scheduler extends OasisEmitter {
       await this.#flushLogs();
       for (;;) {
         try {
-          const items = await this.#store.completeRuns(batch.map((c) => c.request));
+          this.#completionInFlight = true;
+          let items: CompleteRunsItem[];
+          try {
+            items = await this.#store.completeRuns(batch.map((c) => c.request));
+          } finally {
+            this.#completionInFlight = false;
+            if (this.#runsEventDeferred) {
+              this.#runsEventDeferred = false;
+              this.#wakeClaimSoon();
+            }
+          }
           items.forEach((item, i) => {
             const c = batch[i];
             if (c === undefined) return;
@@ -1167,7 +1288,7 @@ export class Scheduler extends OasisEmitter {
         this.#active.delete(runId);
         a.resolveDone(null);
         this.safeEmit('run:lost', { runId, run: null, retry: null });
-        this.#mainLoop.wake();
+        this.#wakeClaimSoon();
         this.#checkIdle();
         return;
       }
@@ -1256,7 +1377,7 @@ export class Scheduler extends OasisEmitter {
           this.safeEmit('run:lost', { runId: run.id, run, retry });
           if (retry !== null) this.safeEmit('run:retried', { run, retry, delayMs: 0 });
         }
-        if (reaped.lost.length > 0) this.#mainLoop.wake();
+        if (reaped.lost.length > 0) this.#wakeClaim();
         const led = await this.#cluster.lead(this.#leader.epoch, now, reaped.offlineNodes.length > 0);
         if (led.partitions !== undefined) this.#setPartitions(led.partitions, led.written!.generation);
       } catch (err) {
@@ -1322,7 +1443,7 @@ export class Scheduler extends OasisEmitter {
 
   async #insertRuns(drafts: RunDraft[]): Promise<RunRecord[]> {
     const results = await this.#store.enqueueRuns(await this.#cluster.route(drafts));
-    if (results.some((r) => r.created)) this.#mainLoop.wake();
+    if (results.some((r) => r.created)) this.#wakeClaim();
     this.#afterInsert(results.filter((r) => r.created).map((r) => r.run));
     return results.map((r) => r.run);
   }

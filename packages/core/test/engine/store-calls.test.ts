@@ -148,7 +148,33 @@ describe('store calls of the engine', () => {
     );
     expect(counting.calls.completeRun).toBeUndefined();
     expect(counting.calls.completeRuns ?? 0).toBeLessThan(n / 2);
-    expect(counting.calls.claimRuns ?? 0).toBeLessThan(n / 2);
+    expect(counting.calls.claimRuns ?? 0).toBeLessThan(n / 10);
     expect(counting.batches.reduce((a, b) => a + b, 0)).toBe(n);
+  });
+
+  it('an idle node makes at most 2 store calls per second with the defaults, leader or not', async () => {
+    h = new Harness();
+    const leader = countingStore(h.store);
+    const follower = countingStore(h.store);
+    const a = h.scheduler({ store: leader.store, nodeId: 'a' });
+    const b = h.scheduler({ store: follower.store, nodeId: 'b' });
+    for (const s of [a, b]) s.handle('daily', () => {});
+    a.job({ key: 'daily', handler: 'daily', schedule: '0 0 3 * * *' });
+    await a.start();
+    await b.start();
+    await h.advance(60_000); // settle: leadership, partition map, first checks
+    leader.reset();
+    follower.reset();
+    await h.advance(300_000);
+    expect(a.isLeader).toBe(true);
+    expect(b.isLeader).toBe(false);
+    const perSecond = (c: { total: () => number }) => c.total() / 300;
+    console.info(
+      `idle store calls per second: leader ${perSecond(leader).toFixed(2)} ${JSON.stringify(leader.calls)}; ` +
+        `follower ${perSecond(follower).toFixed(2)} ${JSON.stringify(follower.calls)}`,
+    );
+    expect(leader.calls.heartbeat).toBe(300);
+    expect(perSecond(leader)).toBeLessThanOrEqual(2);
+    expect(perSecond(follower)).toBeLessThanOrEqual(2);
   });
 });
