@@ -319,22 +319,20 @@ describe.skipIf(!hasChromium)('the panel in chromium against the 3-node demo', (
     const row = page.locator('tr[data-node="node-3"]');
     await row.waitFor();
     await page.getByRole('button', { name: 'Drain node-3' }).click();
-    // The API records the asked-for state; the engine applies it at its next heartbeat once the
-    // cluster layer does. Either way the panel shows the node draining.
-    await page
-      .locator(
-        'tr[data-node="node-3"][data-desired="draining"], tr[data-node="node-3"][data-state="draining"]',
-      )
-      .waitFor({ timeout: 10_000 });
+    // The API records the asked-for state; node-3's engine applies it at its next heartbeat, and
+    // the panel, polling, shows the node itself draining (not just the request).
+    await page.locator('tr[data-node="node-3"][data-desired="draining"][data-state="draining"]').waitFor({
+      timeout: 15_000,
+    });
     await row
       .getByText(/draining/)
       .first()
       .waitFor();
     await shot(page, 'nodes-drained');
     await page.getByRole('button', { name: 'Resume node-3' }).click();
-    await page
-      .locator('tr[data-node="node-3"][data-desired="active"], tr[data-node="node-3"][data-desired=""]')
-      .waitFor({ timeout: 10_000 });
+    await page.locator('tr[data-node="node-3"][data-desired="active"][data-state="active"]').waitFor({
+      timeout: 15_000,
+    });
     await nav(page, 'Audit');
     await page.locator('.op-table td', { hasText: 'node.drain' }).first().waitFor();
     await page.locator('.op-table td', { hasText: 'job.create' }).first().waitFor();

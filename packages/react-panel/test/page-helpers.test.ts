@@ -1,7 +1,14 @@
 import { describe, expect, it } from 'vitest';
+import { OasisApiError } from '../src/client/api-error';
 import type { Job, Run } from '../src/client/api-types';
 import { auditSummary, changedKeys } from '../src/pages/audit-page';
-import { EMPTY_FORM, formFieldOf, formFromJob, specFromForm } from '../src/pages/job-form-page';
+import {
+  EMPTY_FORM,
+  formFieldOf,
+  formFromJob,
+  specFromForm,
+  updateMerging,
+} from '../src/pages/job-form-page';
 import { jobStatus, lastFinishedRuns } from '../src/pages/jobs-page';
 import { roleAllows, roleHint } from '../src/panel-context';
 import { fieldMessage } from '../src/ui/components';
@@ -167,5 +174,40 @@ describe('format', () => {
     expect(describeSchedule({ kind: 'manual' })).toBe('manual only');
     expect(parseLocalDateTime('')).toBeUndefined();
     expect(parseLocalDateTime('nope')).toBeUndefined();
+  });
+});
+
+describe('updateMerging', () => {
+  /** A client whose job is at `current`; an update with another version is a 409, as the API answers. */
+  const clientAt = (current: () => Job) => {
+    const sent: number[] = [];
+    return {
+      sent,
+      getJob: async () => current(),
+      updateJob: async (_key: string, patch: Record<string, unknown>) => {
+        sent.push(patch.expectedVersion as number);
+        if (patch.expectedVersion !== current().version) {
+          throw new OasisApiError(409, 'CONFLICT', 'job is at another version');
+        }
+        return { ...current(), ...patch, version: current().version + 1 } as Job;
+      },
+    };
+  };
+
+  it('retries with the current version when the job only fired since the form loaded', async () => {
+    const base = job({ version: 4 });
+    const fired = job({ version: 7, nextFireAt: 9_000, lastFireAt: 8_000, updatedAt: 8_000 });
+    const client = clientAt(() => fired);
+    const saved = await updateMerging(client, 'k', base, { priority: 5 });
+    expect(client.sent).toEqual([4, 7]);
+    expect(saved.priority).toBe(5);
+  });
+
+  it('keeps the conflict when someone else changed the definition', async () => {
+    const base = job({ version: 4 });
+    const edited = job({ version: 5, priority: 9 });
+    const client = clientAt(() => edited);
+    await expect(updateMerging(client, 'k', base, { priority: 5 })).rejects.toMatchObject({ status: 409 });
+    expect(client.sent).toEqual([4]);
   });
 });

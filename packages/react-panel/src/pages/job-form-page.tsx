@@ -3,8 +3,9 @@
  * route); the API's validation errors are shown next to the field they name.
  */
 import { useEffect, useMemo, useState } from 'react';
-import type { OasisApiError } from '../client/api-error';
+import { OasisApiError } from '../client/api-error';
 import type { Job, Json } from '../client/api-types';
+import type { OasisClient } from '../client/oasis-client';
 import { SchedulePreview } from '../client/schedule-preview';
 import { useAction, useClient, useQuery, useStore } from '../hooks/use-oasis';
 import { usePanel } from '../panel-context';
@@ -181,6 +182,39 @@ export function formFieldOf(
 }
 
 /** The create / edit page. */
+/** A job's definition: what an operator edits, without the fields the scheduler moves itself. */
+export function definitionOf(
+  job: Job,
+): Omit<Job, 'nextFireAt' | 'lastFireAt' | 'version' | 'createdAt' | 'updatedAt'> {
+  const { nextFireAt: _n, lastFireAt: _l, version: _v, createdAt: _c, updatedAt: _u, ...definition } = job;
+  return definition;
+}
+
+/**
+ * Saves an edit made on `base`. A job's version also moves each time it fires, so a conflict
+ * whose only cause is firing (the definition is still the one the form started from) is retried
+ * with the current version; a real concurrent edit stays a conflict for the operator to see.
+ */
+export async function updateMerging(
+  client: Pick<OasisClient, 'getJob' | 'updateJob'>,
+  key: string,
+  base: Job,
+  patch: Record<string, unknown>,
+): Promise<Job> {
+  let version = base.version;
+  const wanted = JSON.stringify(definitionOf(base));
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await client.updateJob(key, { ...patch, expectedVersion: version });
+    } catch (error) {
+      if (!(error instanceof OasisApiError) || error.status !== 409 || attempt >= 4) throw error;
+      const latest = await client.getJob(key);
+      if (JSON.stringify(definitionOf(latest)) !== wanted) throw error;
+      version = latest.version;
+    }
+  }
+}
+
 export function JobFormPage({ editKey }: { editKey?: string | undefined }) {
   const client = useClient();
   const { navigate, notify } = usePanel();
@@ -209,7 +243,7 @@ export function JobFormPage({ editKey }: { editKey?: string | undefined }) {
     const spec = specFromForm(v);
     if (editKey && existing.data) {
       const { key: _key, ...patch } = spec;
-      return client.updateJob(editKey, { ...patch, expectedVersion: existing.data.version });
+      return updateMerging(client, editKey, existing.data, patch);
     }
     return client.createJob(spec);
   });
