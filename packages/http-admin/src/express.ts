@@ -29,7 +29,11 @@ export function expressAdmin(scheduler: Scheduler, options: ExpressAdminOptions)
   const router = Router();
   router.use((req: Request, res: Response) => {
     const controller = new AbortController();
-    res.once('close', () => controller.abort());
+    // Aborted only when the client leaves before the answer is written: a finished response has
+    // nobody listening, and each abort builds a DOMException with its stack (measurable per request).
+    res.once('close', () => {
+      if (!res.writableFinished) controller.abort();
+    });
     void (async () => {
       try {
         const { path, query } = splitUrl(req.url);

@@ -63,7 +63,11 @@ export const fastifyAdmin: FastifyPluginAsync<FastifyAdminOptions> = async (
     reply.hijack();
     const res = reply.raw;
     const controller = new AbortController();
-    res.once('close', () => controller.abort());
+    // Aborted only when the client leaves before the answer is written: a finished response has
+    // nobody listening, and each abort builds a DOMException with its stack (measurable per request).
+    res.once('close', () => {
+      if (!res.writableFinished) controller.abort();
+    });
     try {
       const url = request.raw.url ?? '/';
       const { path, query } = splitUrl(url.startsWith(prefix) ? url.slice(prefix.length) : url);

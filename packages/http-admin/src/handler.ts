@@ -11,6 +11,7 @@ import { AdminMetrics } from './metrics';
 import { buildOpenApi } from './openapi';
 import type { AnyRoute, RouteAudit, RouteContext, RouteResult } from './route';
 import { ROUTES } from './routes';
+import { SingleFlightCache } from './single-flight-cache';
 import {
   ADMIN_ROLES,
   type AdminOptions,
@@ -24,7 +25,19 @@ import {
 /** The default request body limit: 1 MiB. */
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
 
-const OPTION_KEYS = ['authorize', 'auth', 'bodyLimit', 'tailPollMs', 'publicMetrics', 'onError'];
+/** How long one read of the dashboard is reused by default, ms. */
+export const DEFAULT_DASHBOARD_CACHE_MS = 1000;
+
+const OPTION_KEYS = [
+  'authorize',
+  'auth',
+  'bodyLimit',
+  'tailPollMs',
+  'publicMetrics',
+  'onError',
+  'dashboardCacheMs',
+  'clock',
+];
 
 const JSON_HEADERS = {
   'content-type': 'application/json; charset=utf-8',
@@ -54,6 +67,10 @@ function rank(role: AdminRole): number {
 
 function json(status: number, body: unknown, headers: Record<string, string> = {}): AdminResponse {
   return { status, headers: { ...JSON_HEADERS, ...headers }, body: JSON.stringify(body) };
+}
+
+function jsonText(status: number, body: string): AdminResponse {
+  return { status, headers: { ...JSON_HEADERS }, body };
 }
 
 function first(value: MultiValue): string | undefined {
@@ -165,6 +182,13 @@ function checkOptions(scheduler: unknown, options: unknown): void {
   };
   int('bodyLimit', 1, 64 * 1024 * 1024);
   int('tailPollMs', 5, 60_000);
+  int('dashboardCacheMs', 0, 60_000);
+  if (o.clock !== undefined) {
+    const clock = o.clock as { now?: unknown } | null;
+    if (clock === null || typeof clock !== 'object' || typeof clock.now !== 'function') {
+      throw new AdminConfigError('clock', 'type', 'must have a now() method (a Clock of @oasis/core)');
+    }
+  }
   if (o.onError !== undefined && typeof o.onError !== 'function') {
     throw new AdminConfigError('onError', 'type', 'must be a function');
   }
@@ -204,6 +228,10 @@ export function createAdminHandler<Raw = unknown>(
     });
   const metrics = new AdminMetrics(scheduler);
   const openapi = buildOpenApi(ROUTES, { publicMetrics });
+  const dashboardCache = new SingleFlightCache<string>({
+    ttlMs: options.dashboardCacheMs ?? DEFAULT_DASHBOARD_CACHE_MS,
+    ...(options.clock === undefined ? {} : { clock: options.clock }),
+  });
 
   const report = (error: unknown, request: AdminRequest<Raw>) => {
     try {
@@ -382,6 +410,7 @@ export function createAdminHandler<Raw = unknown>(
       metrics,
       openapi,
       tailPollMs,
+      dashboardCache,
       require: requireRole,
       audit: async (entry: RouteAudit) => {
         try {
@@ -411,6 +440,7 @@ export function createAdminHandler<Raw = unknown>(
         body: result.text,
       };
     }
+    if ('jsonText' in result) return jsonText(result.status ?? 200, result.jsonText);
     return json(result.status ?? 200, result.json);
   };
 
@@ -419,7 +449,10 @@ export function createAdminHandler<Raw = unknown>(
     routes: ROUTES,
     openapi,
     metrics,
-    close: () => metrics.close(),
+    close: () => {
+      metrics.close();
+      dashboardCache.clear();
+    },
     async handle(request) {
       const signal = request.signal ?? new AbortController().signal;
       try {

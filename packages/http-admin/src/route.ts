@@ -7,11 +7,16 @@
 import type { AuditDraft, Scheduler, Store } from '@oasis/core';
 import type { z } from 'zod';
 import type { AdminMetrics } from './metrics';
+import type { SingleFlightCache } from './single-flight-cache';
 import type { AdminPrincipal, AdminRequest, AdminRole } from './types';
 
-/** What a route's function returns: JSON, text, or a stream of Server-Sent Events. */
+/**
+ * What a route's function returns: JSON (a value, or `jsonText` already serialized), text, or a
+ * stream of Server-Sent Events.
+ */
 export type RouteResult =
   | { status?: number; json: unknown }
+  | { status?: number; jsonText: string }
   | { status?: number; text: string; contentType: string }
   | { sse: AsyncIterable<string> };
 
@@ -39,6 +44,11 @@ export interface RouteContext<P, Q, B> {
   /** The OpenAPI document of the whole API. */
   readonly openapi: Record<string, unknown>;
   readonly tailPollMs: number;
+  /**
+   * The dashboard's shared reads, by app: serialized answers, reused for the `dashboardCacheMs`
+   * option and shared by concurrent requests. Nothing else is cached.
+   */
+  readonly dashboardCache: SingleFlightCache<string>;
   /** Throws 403 unless the caller has at least `role` (for routes whose role depends on the body). */
   require(role: AdminRole): void;
   /** Writes an audit entry as the caller; a failed write is reported, not thrown (the change is made). */

@@ -11,13 +11,14 @@ import {
   type NodeRecord,
   NotFoundError,
   type RunRecord,
-  type RunState,
   STORE_LIMITS,
   toJsonValue,
   ValidationError,
 } from '@oasis/core';
+import { readDashboard } from './dashboard';
 import { tailRunLog } from './log-tail';
 import { type AnyRoute, defineRoute } from './route';
+import { summarizeRun } from './run-summary';
 import {
   AuditListQuery,
   BatchBody,
@@ -40,11 +41,6 @@ import {
   TailQuery,
   TriggerBody,
 } from './schemas';
-
-const HOUR = 3_600_000;
-const FAILURE_STATES: RunState[] = ['failed', 'dead', 'timed_out', 'lost'];
-/** Jobs counted on the dashboard at most (pages of 1000). */
-const DASHBOARD_MAX_JOBS = 10_000;
 
 /** A run's summary for audit entries (not its params or result, which may be large). */
 function runSummary(run: RunRecord): JsonValue {
@@ -179,84 +175,16 @@ export const ROUTES: readonly AnyRoute[] = [
     role: 'viewer',
     mutates: false,
     tag: 'dashboard',
-    summary: 'Jobs by state, runs and failures in 24 h, hourly trend, queue, nodes, recent runs and failures',
+    summary:
+      'Jobs by state, runs and failures in 24 h, hourly trend, queue, nodes, recent runs and failures (run summaries). One read is shared by concurrent requests and reused for `dashboardCacheMs` (default 1 s): the data can be up to that old',
     query: DashboardQuery,
     async run(ctx) {
-      const { store } = ctx;
       const app = ctx.query.app ?? ctx.app;
-      const now = await store.now();
-      const to = Math.floor(now / HOUR) * HOUR + HOUR;
-      const from = to - 24 * HOUR;
-      const [stats, counts, nodes, leader, recentRuns, recentFailures] = await Promise.all([
-        store.getStats({ app, from, to }),
-        store.countRuns(app, ['pending', 'running']),
-        store.listNodes(app),
-        store.getLeader(app),
-        store.listRuns({ app }, { limit: 10 }),
-        store.listRuns({ app, states: FAILURE_STATES }, { limit: 10 }),
-      ]);
-      const jobs = { total: 0, enabled: 0, disabled: 0, truncated: false };
-      let cursor: string | null = null;
-      do {
-        const page = await store.listJobs({ app }, { limit: 1000, cursor });
-        for (const job of page.items) {
-          jobs.total++;
-          if (job.enabled) jobs.enabled++;
-          else jobs.disabled++;
-        }
-        cursor = page.nextCursor;
-        if (cursor !== null && jobs.total >= DASHBOARD_MAX_JOBS) {
-          jobs.truncated = true;
-          break;
-        }
-      } while (cursor !== null);
-      const trend = Array.from({ length: 24 }, (_, i) => ({
-        hour: from + i * HOUR,
-        succeeded: 0,
-        failed: 0,
-        cancelled: 0,
-        skipped: 0,
-      }));
-      const runs = { succeeded: 0, failed: 0, dead: 0, timedOut: 0, cancelled: 0, lost: 0, skipped: 0 };
-      for (const b of stats) {
-        const slot = trend[Math.floor((b.hour - from) / HOUR)];
-        const failures = b.failed + b.dead + b.timedOut + b.lost;
-        if (slot !== undefined) {
-          slot.succeeded += b.succeeded;
-          slot.failed += failures;
-          slot.cancelled += b.cancelled;
-          slot.skipped += b.skipped;
-        }
-        runs.succeeded += b.succeeded;
-        runs.failed += b.failed;
-        runs.dead += b.dead;
-        runs.timedOut += b.timedOut;
-        runs.cancelled += b.cancelled;
-        runs.lost += b.lost;
-        runs.skipped += b.skipped;
-      }
-      const total = Object.values(runs).reduce((a, b) => a + b, 0);
-      const failures = runs.failed + runs.dead + runs.timedOut + runs.lost;
-      const byState: Record<string, number> = {};
-      for (const n of nodes) byState[n.state] = (byState[n.state] ?? 0) + 1;
-      return {
-        json: {
-          app,
-          now,
-          jobs,
-          last24h: { total, failures, ...runs, from, to },
-          trend,
-          queue: { pending: counts.pending ?? 0, running: counts.running ?? 0 },
-          nodes: {
-            total: nodes.length,
-            online: nodes.filter((n) => n.state !== 'offline').length,
-            byState,
-          },
-          leader: leader !== null && leader.expiresAt > now ? leader : null,
-          recentRuns: recentRuns.items,
-          recentFailures: recentFailures.items,
-        },
-      };
+      const { store } = ctx;
+      const body = await ctx.dashboardCache.get(app, async () =>
+        JSON.stringify(await readDashboard(store, app)),
+      );
+      return { jsonText: body };
     },
   }),
 
@@ -517,7 +445,8 @@ export const ROUTES: readonly AnyRoute[] = [
     role: 'viewer',
     mutates: false,
     tag: 'runs',
-    summary: 'Runs newest first, filtered by job, app, handler, node, state, trigger and time; keyset paging',
+    summary:
+      'Runs newest first, filtered by job, app, handler, node, state, trigger and time; keyset paging. Items are summaries (no `params`, `result`, `error.stack`) unless `view=full`',
     query: RunListQuery,
     async run(ctx) {
       const q = ctx.query;
@@ -538,7 +467,8 @@ export const ROUTES: readonly AnyRoute[] = [
         },
         { limit: q.limit ?? 50, cursor: q.cursor ?? null },
       );
-      return { json: page };
+      if (q.view === 'full') return { json: page };
+      return { json: { items: page.items.map(summarizeRun), nextCursor: page.nextCursor } };
     },
   }),
   defineRoute({

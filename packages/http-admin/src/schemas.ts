@@ -115,6 +115,10 @@ export const RunListQuery = z.strictObject({
   from: time.optional(),
   to: time.optional(),
   parentRunId: z.string().min(1).max(100).optional(),
+  view: z.enum(['summary', 'full']).optional().meta({
+    description:
+      '`summary` (default): each run without `params`, `result` and `error.stack`; `full`: whole records, as the run detail gives them.',
+  }),
   limit,
   cursor,
 });

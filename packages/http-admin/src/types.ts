@@ -89,4 +89,15 @@ export interface AdminOptions<Raw = unknown> {
   publicMetrics?: boolean;
   /** Unexpected errors (answered 500) are passed here (default `console.error`). */
   onError?: (error: unknown, request: AdminRequest<Raw>) => void;
+  /**
+   * How long one read of the dashboard is reused, ms (default 1000, at most 60000): dashboard data
+   * can be up to this old. Concurrent dashboard requests always share one read, also with 0. The
+   * run list, run detail and every other route are never cached.
+   */
+  dashboardCacheMs?: number;
+  /**
+   * The time source of the dashboard cache's age (default `Date.now`); core's `Clock` (e.g.
+   * `TestClock`) fits, only `now()` is used.
+   */
+  clock?: { now(): number };
 }

@@ -97,6 +97,9 @@ export function describeMountContract(framework: Framework, kit: StoreKit): void
       server = await startServer(framework, scheduler, {
         authorize: bearerAuthorize,
         tailPollMs: 20,
+        // The dashboard test compares with the store as it is now; reuse is tested on virtual
+        // time in dashboard-cache.test.ts.
+        dashboardCacheMs: 0,
         onError: (error: unknown) => errors.push(error),
       });
       await scheduler.jobs.create({
@@ -534,6 +537,32 @@ export function describeMountContract(framework: Framework, kit: StoreKit): void
       expect(byNode.body.items.length).toBeGreaterThan(0);
       for (const r of byNode.body.items as RunRecord[]) expect(r.ownerNode).toBe(scheduler.nodeId);
       for (const id of made) await scheduler.cancel(id);
+    });
+
+    it('lists run summaries (no params, result, error stack) unless view=full; the detail is whole', async () => {
+      const q = `jobKey=report&state=succeeded&limit=1`;
+      const summary = await ask('GET', `/runs?${q}`, { as: 'viewer' });
+      expect(summary.status).toBe(200);
+      const [item] = summary.body.items;
+      const record = (await store().getRun(item.id)) as RunRecord;
+      const { params: _p, result: _r, error: _e, ...rest } = record;
+      expect(item).toEqual({ ...rest, error: null });
+      expect(Object.keys(item)).not.toContain('params');
+      expect(Object.keys(item)).not.toContain('result');
+      const full = await ask('GET', `/runs?${q}&view=full`);
+      expect(full.body.items).toEqual([record]);
+      expect(full.body.nextCursor).toEqual(summary.body.nextCursor);
+      const detail = await ask('GET', `/runs/${item.id}`);
+      expect(detail.body.run).toEqual(record);
+      const dash = await ask('GET', '/dashboard');
+      for (const r of [...dash.body.recentRuns, ...dash.body.recentFailures]) {
+        expect(Object.keys(r)).not.toContain('params');
+        expect(Object.keys(r)).not.toContain('result');
+        if (r.error !== null) expect(Object.keys(r.error).sort()).toEqual(['message', 'name']);
+      }
+      const bad = await ask('GET', `/runs?view=everything`);
+      expect(bad.status).toBe(400);
+      expect(bad.body.error).toMatchObject({ code: 'VALIDATION', field: 'view', rule: 'enum' });
     });
 
     it('cancels a running run (its handler is aborted) and re-triggers it with the same params', async () => {
