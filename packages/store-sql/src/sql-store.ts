@@ -129,6 +129,38 @@ function likeContains(s: string): string {
   return `%${s.replace(/[!%_]/g, (c) => `!${c}`)}%`;
 }
 
+/**
+ * Why a node step of `nodeId` at `incarnation` is refused, given the node's row (or none), or null
+ * when the incarnation is current and the node not offline.
+ */
+function nodeFence(
+  node: Row | undefined | null,
+  app: string,
+  nodeId: string,
+  incarnation: number,
+  what: string,
+): FencedError | null {
+  if (!node) {
+    return new FencedError(
+      'node',
+      `node '${nodeId}' of app '${app}' is not registered (removed?), so it cannot ${what}: register it again`,
+    );
+  }
+  if (num(node.incarnation) !== incarnation) {
+    return new FencedError(
+      'node',
+      `node '${nodeId}' incarnation ${incarnation} is stale (current: ${num(node.incarnation)}), so it cannot ${what}: stop its work and register again`,
+    );
+  }
+  if (node.state === 'offline') {
+    return new FencedError(
+      'node',
+      `node '${nodeId}' incarnation ${incarnation} was marked offline, so it cannot ${what}: stop its work and register again`,
+    );
+  }
+  return null;
+}
+
 function affected(r: { numUpdatedRows?: bigint; numDeletedRows?: bigint } | undefined): number {
   return Number(r?.numUpdatedRows ?? r?.numDeletedRows ?? 0n);
 }
@@ -618,25 +650,9 @@ export class SqlStore implements Store {
     let q = c.trx.selectFrom(this.#t.nodes).selectAll().where('app', '=', app).where('node_id', '=', nodeId);
     if (this.#d.rowLocks) q = q.forUpdate();
     const node = await q.executeTakeFirst();
-    if (!node) {
-      throw new FencedError(
-        'node',
-        `node '${nodeId}' of app '${app}' is not registered (removed?), so it cannot ${what}: register it again`,
-      );
-    }
-    if (num(node.incarnation) !== incarnation) {
-      throw new FencedError(
-        'node',
-        `node '${nodeId}' incarnation ${incarnation} is stale (current: ${num(node.incarnation)}), so it cannot ${what}: stop its work and register again`,
-      );
-    }
-    if (node.state === 'offline') {
-      throw new FencedError(
-        'node',
-        `node '${nodeId}' incarnation ${incarnation} was marked offline, so it cannot ${what}: stop its work and register again`,
-      );
-    }
-    return node;
+    const fenced = nodeFence(node, app, nodeId, incarnation, what);
+    if (fenced) throw fenced;
+    return node!;
   }
 
   /** The app's row (created on first use), locked on databases with row locks. */
@@ -1137,14 +1153,99 @@ export class SqlStore implements Store {
    * such a claim is retried. See `Store.claimRuns`.
    */
   async claimRuns(request: ClaimRequest): Promise<RunRecord[]> {
+    const oneStatement = this.#d.name === 'postgres' && request.limit > 0 && request.handlers.length > 0;
     for (let attempt = 0; ; attempt++) {
       try {
+        if (oneStatement) return await this.#claimOneStatement(request);
         return await this.#tx('claimRuns', (c) => this.#claim(c, request));
       } catch (err) {
-        if (attempt < 4 && isViolationOf((err as { cause?: unknown }).cause, 'serial_guard')) continue;
+        // a racing claimer started a run of the same serial job first (the running guard), or a
+        // deadlock victim was rolled back: claim again
+        const cause = (err as { cause?: unknown }).cause;
+        if (attempt < 4 && (isViolationOf(cause, 'serial_guard') || isRetryableConflict(cause))) continue;
         throw err;
       }
     }
+  }
+
+  /**
+   * PostgreSQL: the whole claim as one autocommitted statement (one round trip): the node row
+   * share-locked and checked, candidates in claim order `FOR UPDATE SKIP LOCKED`, one per
+   * non-parallel job (`row_number()` over the job), the update, and the node's state read back
+   * so that a refusal names its reason. The store clock is read once, in the statement.
+   */
+  async #claimOneStatement(request: ClaimRequest): Promise<RunRecord[]> {
+    const db = await this.#ready('claimRuns');
+    const t = this.#t;
+    const runs = sql.table(t.runs);
+    const window = Math.min(request.limit * 2 + 16, STORE_LIMITS.maxBatch);
+    const serial = sql`(r.job_key is not null and r.block <> 'parallel')`;
+    const query = sql<Row>`
+      with clock as (select ${this.#nowExpr()} as now),
+      n as (
+        select incarnation, state from ${sql.table(t.nodes)}
+         where app = ${request.app} and node_id = ${request.nodeId}
+         for share
+      ),
+      cand as (
+        select r.id, r.priority, r.due_at,
+               case when ${serial} then r.job_key end as serial_key
+          from ${runs} r
+         where r.app = ${request.app}
+           and r.state = 'pending'
+           and r.due_at <= (select now from clock)
+           and r.handler in (${sql.join(request.handlers)})
+           and (r.target_node is null or r.target_node = ${request.nodeId})
+           and (not ${serial} or not exists (
+                 select 1 from ${runs} x
+                  where x.app = r.app and x.job_key = r.job_key and x.state = 'running'))
+           and exists (select 1 from n where n.incarnation = ${request.incarnation} and n.state <> 'offline')
+         order by r.priority desc, r.due_at, r.id
+         limit ${window}
+         for update of r skip locked
+      ),
+      picked as (
+        select id from (
+          select id, priority, due_at, serial_key,
+                 row_number() over (partition by serial_key, case when serial_key is null then id end
+                                    order by priority desc, due_at, id) as rn
+            from cand
+        ) ranked
+         where rn = 1
+         order by priority desc, due_at, id
+         limit ${request.limit}
+      ),
+      upd as (
+        update ${runs} r
+           set state = 'running', owner_node = ${request.nodeId}, owner_incarnation = ${request.incarnation},
+               lease_expires_at = (select now from clock) + ${request.leaseMs}, started_at = (select now from clock)
+          from picked
+         where r.id = picked.id
+        returning r.*
+      )
+      select (select count(*) from n) as claim_node_found, (select incarnation from n) as claim_node_incarnation,
+             (select state from n) as claim_node_state, upd.*
+        from (select 1 as one) one left join upd on true`;
+    let rows: Row[];
+    try {
+      rows = (await query.execute(db)).rows;
+    } catch (err) {
+      throw toOasisError(err, this.name, 'claimRuns');
+    }
+    const head = rows[0];
+    const node =
+      head && num(head.claim_node_found) > 0
+        ? { incarnation: head.claim_node_incarnation, state: head.claim_node_state }
+        : null;
+    const fenced = nodeFence(node, request.app, request.nodeId, request.incarnation, 'claim runs');
+    if (fenced) throw fenced;
+    const claimed = rows
+      .filter((r) => r.id !== null && r.id !== undefined)
+      .map(({ claim_node_found: _a, claim_node_incarnation: _b, claim_node_state: _c, one: _d, ...r }) => r);
+    claimed.sort(
+      (a, b) => num(b.priority) - num(a.priority) || num(a.due_at) - num(b.due_at) || num(a.id) - num(b.id),
+    );
+    return claimed.map(toRun);
   }
 
   async #claim(c: Ctx, request: ClaimRequest): Promise<RunRecord[]> {

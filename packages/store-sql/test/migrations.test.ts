@@ -10,7 +10,13 @@ import { tableNames } from '../src/tables';
 import { targets, uniquePrefix } from './helpers';
 
 /** Every migration of this version, oldest first. */
-const ALL = ['0001_initial', '0002_job_locks', '0003_sqlite_events', '0004_membership_version'];
+const ALL = [
+  '0001_initial',
+  '0002_job_locks',
+  '0003_sqlite_events',
+  '0004_membership_version',
+  '0005_runs_claim_order',
+];
 
 const all = await targets();
 afterAll(async () => {
@@ -70,19 +76,22 @@ for (const target of all) {
       const setup = createSqlStore(target.options(prefix));
       await setup.migrate();
       await setup.close();
-      // as if this database was migrated by the release before 0004
-      await target.query(`delete from "${tableNames(prefix).migrations}" where name = ?`, [
-        '0004_membership_version',
-      ]);
-      await target.query(`alter table "${tableNames(prefix).apps}" drop column membership_version`);
+      // as if this database was migrated by the release before 0005
+      const names = tableNames(prefix);
+      await target.query(`delete from "${names.migrations}" where name = ?`, ['0005_runs_claim_order']);
+      await target.query(
+        target.label === 'mariadb'
+          ? `drop index "${prefix}runs_claim_order" on "${names.runs}"`
+          : `drop index "${prefix}runs_claim_order"`,
+      );
       const store = createSqlStore(target.options(prefix));
       const err = await store.init().then(
         () => null,
         (e: unknown) => e,
       );
       expect(err).toBeInstanceOf(StoreError);
-      expect((err as Error).message).toMatch(/behind \(missing 0004_membership_version\).*migrate\(\)/);
-      expect(await store.migrate()).toEqual(['0004_membership_version']);
+      expect((err as Error).message).toMatch(/behind \(missing 0005_runs_claim_order\).*migrate\(\)/);
+      expect(await store.migrate()).toEqual(['0005_runs_claim_order']);
       await store.init();
       await store.close();
     });

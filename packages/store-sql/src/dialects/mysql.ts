@@ -55,14 +55,19 @@ export class MysqlSqlDialect implements SqlDialect {
         pool,
         onCreateConnection: async (conn) => {
           await conn.executeQuery(CompiledQuery.raw("SET time_zone = '+00:00'"));
+          // every transaction of this pool is READ COMMITTED: set once per connection, so that a
+          // transaction starts with one round trip (BEGIN) instead of two
+          await conn.executeQuery(
+            CompiledQuery.raw('SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED'),
+          );
         },
       }),
     });
   }
 
-  /** A `READ COMMITTED` transaction from the pool. */
+  /** A transaction from the pool: `READ COMMITTED`, the level every connection was set to. */
   transaction<T>(db: Db, fn: (trx: Trx) => Promise<T>): Promise<T> {
-    return db.transaction().setIsolationLevel('read committed').execute(fn);
+    return db.transaction().execute(fn);
   }
 
   /** No serialization needed: the server does it. */
