@@ -1334,14 +1334,19 @@ export class Scheduler extends OasisEmitter {
     const partitions = await this.#cluster.syncPartitions(res.partitionGeneration);
     if (partitions !== undefined) this.#setPartitions(partitions, res.partitionGeneration);
     try {
-      await this.#leadership(res.leader, res.now);
+      await this.#leadership(res.leader, res.now, res.membershipVersion);
     } catch (err) {
       this.#reportError(err, 'leader');
     }
     return this.#o.heartbeatMs;
   }
 
-  async #leadership(lease: LeaderLease | null, now: number): Promise<void> {
+  /**
+   * Keeps or takes the leader lease; as leader, reaps every `reapInterval` and rebalances the
+   * partitions after a reap that found dead nodes, on the periodic check, and at once when the
+   * heartbeat's membership version moved (a node joined, left, was removed or drained).
+   */
+  async #leadership(lease: LeaderLease | null, now: number, membershipVersion: number): Promise<void> {
     const node = this.#node;
     if (node === null || this.#state !== 'running') return;
     const mine = (l: LeaderLease | null) =>
@@ -1364,21 +1369,27 @@ export class Scheduler extends OasisEmitter {
       if (leads) this.#lastReapAt = Number.NEGATIVE_INFINITY;
       this.safeEmit('leader:changed', { leader: current, isLeader: leads });
     }
-    if (this.#isLeader && this.#leader !== null && now - this.#lastReapAt >= this.#o.reapMs) {
-      this.#lastReapAt = now;
+    if (this.#isLeader && this.#leader !== null) {
+      const reapDue = now - this.#lastReapAt >= this.#o.reapMs;
+      if (!reapDue && !this.#cluster.membershipMoved(membershipVersion)) return;
       try {
-        const reaped = await this.#store.reapDeadNodes({
-          app: this.#app,
-          epoch: this.#leader.epoch,
-          nodeTtlMs: this.#o.nodeTtlMs,
-        });
-        for (const run of reaped.lost) {
-          const retry = reaped.retries.find((r) => r.parentRunId === run.id) ?? null;
-          this.safeEmit('run:lost', { runId: run.id, run, retry });
-          if (retry !== null) this.safeEmit('run:retried', { run, retry, delayMs: 0 });
+        let offline = 0;
+        if (reapDue) {
+          this.#lastReapAt = now;
+          const reaped = await this.#store.reapDeadNodes({
+            app: this.#app,
+            epoch: this.#leader.epoch,
+            nodeTtlMs: this.#o.nodeTtlMs,
+          });
+          for (const run of reaped.lost) {
+            const retry = reaped.retries.find((r) => r.parentRunId === run.id) ?? null;
+            this.safeEmit('run:lost', { runId: run.id, run, retry });
+            if (retry !== null) this.safeEmit('run:retried', { run, retry, delayMs: 0 });
+          }
+          if (reaped.lost.length > 0) this.#wakeClaim();
+          offline = reaped.offlineNodes.length;
         }
-        if (reaped.lost.length > 0) this.#wakeClaim();
-        const led = await this.#cluster.lead(this.#leader.epoch, now, reaped.offlineNodes.length > 0);
+        const led = await this.#cluster.lead(this.#leader.epoch, now, offline > 0, membershipVersion);
         if (led.partitions !== undefined) this.#setPartitions(led.partitions, led.written!.generation);
       } catch (err) {
         if (err instanceof FencedError && err.scope === 'leader') {

@@ -27,9 +27,9 @@ export interface ClusterCoordinatorOptions {
   nodesMaxAgeMs?: number;
   /**
    * How often a steady leader re-reads the members to rebalance and scans pending targeted runs,
-   * ms of store time (default 30 000). A new lease, or nodes reaped as offline, check at once.
-   * Kept slow so an idle leader stays within its store-call budget; a joining node simply owns no
-   * partition until then (the others keep firing), a dead one is handled at its reap.
+   * ms of store time (default 30 000): the safety check. A new lease, nodes reaped as offline, or
+   * a moved membership version (a join, a leave, a removal, a drain) check at once. Kept slow so
+   * an idle leader stays within its store-call budget.
    */
   checkIntervalMs?: number;
   /** Uniform numbers in [0, 1) for `random` and `weighted` routing (default `Math.random`). */
@@ -67,6 +67,8 @@ export class ClusterCoordinator {
   readonly #checkIntervalMs: number;
   #checkedAt = Number.NEGATIVE_INFINITY;
   #checkedEpoch: number | null = null;
+  /** The membership version the last check saw (null: none seen yet). */
+  #checkedMembership: number | null = null;
   /** This node's partitions as last returned (null: all, as the engine starts). */
   #mine: number[] | null = null;
   readonly #random: () => number;
@@ -129,19 +131,33 @@ export class ClusterCoordinator {
   }
 
   /**
-   * The leader's duties after a reap, at store time `now` under lease `epoch`, when a check is
-   * due (every `checkIntervalMs`, at once for a new epoch or with `force`, e.g. after nodes were
-   * reaped): writes a new partition map when the members' weighted rendezvous assignment
-   * differs from the current one, then re-routes pending targeted runs whose node is gone or
-   * that were not claimed within the dispatch timeout. Throws `FencedError` (leader) when the
-   * epoch is stale.
+   * True when `membershipVersion` (from a heartbeat) differs from the one the last check saw:
+   * a node joined, left, was reaped or removed, or got a desired state, so `lead()` would check.
    */
-  async lead(epoch: number, now: number, force = false): Promise<LeadResult> {
-    if (!force && epoch === this.#checkedEpoch && now - this.#checkedAt < this.#checkIntervalMs) {
+  membershipMoved(membershipVersion: number): boolean {
+    return this.#checkedMembership !== null && membershipVersion !== this.#checkedMembership;
+  }
+
+  /**
+   * The leader's duties at store time `now` under lease `epoch`, when a check is due (every
+   * `checkIntervalMs`; at once for a new epoch, with `force`, e.g. after nodes were reaped, or
+   * when `membershipVersion` moved since the last check): re-reads the members, writes a new
+   * partition map when their weighted rendezvous assignment differs from the current one, then
+   * re-routes pending targeted runs whose node is gone or that were not claimed within the
+   * dispatch timeout. Throws `FencedError` (leader) when the epoch is stale.
+   */
+  async lead(epoch: number, now: number, force = false, membershipVersion?: number): Promise<LeadResult> {
+    const moved = membershipVersion !== undefined && this.membershipMoved(membershipVersion);
+    if (!force && !moved && epoch === this.#checkedEpoch && now - this.#checkedAt < this.#checkIntervalMs) {
+      // The first version seen by a steady leader is the baseline for the next.
+      if (membershipVersion !== undefined && this.#checkedMembership === null) {
+        this.#checkedMembership = membershipVersion;
+      }
       return { checked: false, written: null, partitions: undefined, retargeted: 0 };
     }
     this.#checkedAt = now;
     this.#checkedEpoch = epoch;
+    if (membershipVersion !== undefined) this.#checkedMembership = membershipVersion;
     const nodes = await this.#freshNodes(0);
     const owners = partitionOwners(nodes.filter((n) => n.app === this.#app));
     const desired = assignPartitions(
@@ -191,6 +207,7 @@ export class ClusterCoordinator {
     this.#map = null;
     this.#generation = -1;
     this.#checkedEpoch = null;
+    this.#checkedMembership = null;
   }
 
   async #retarget(epoch: number, now: number, nodes: NodeRecord[]): Promise<number> {

@@ -36,11 +36,29 @@ export function claimsNewRuns(state: NodeState): boolean {
 }
 
 /**
- * The nodes that own schedule partitions: the `active` ones; when none is active, the `draining`
- * and `paused` ones, so schedules still materialize (their runs wait for a node to claim them).
+ * The state the leader plans with: what an operator asked for (`desiredState`) as soon as it was
+ * asked, for a node that is neither leaving nor offline; else its reported state. So a drain,
+ * pause or resume rebalances at the membership change it causes, not a heartbeat later.
  */
-export function partitionOwners<N extends Pick<NodeRecord, 'state'>>(nodes: readonly N[]): N[] {
-  const active = nodes.filter((n) => n.state === 'active');
+export function plannedNodeState(
+  node: Pick<NodeRecord, 'state'> & Partial<Pick<NodeRecord, 'desiredState'>>,
+): NodeState {
+  if (node.state === 'offline' || node.state === 'leaving') return node.state;
+  return node.desiredState ?? node.state;
+}
+
+/**
+ * The nodes that own schedule partitions: the `active` ones (by `plannedNodeState`); when none is
+ * active, the `draining` and `paused` ones, so schedules still materialize (their runs wait for a
+ * node to claim them).
+ */
+export function partitionOwners<
+  N extends Pick<NodeRecord, 'state'> & Partial<Pick<NodeRecord, 'desiredState'>>,
+>(nodes: readonly N[]): N[] {
+  const active = nodes.filter((n) => plannedNodeState(n) === 'active');
   if (active.length > 0) return active;
-  return nodes.filter((n) => n.state === 'draining' || n.state === 'paused');
+  return nodes.filter((n) => {
+    const state = plannedNodeState(n);
+    return state === 'draining' || state === 'paused';
+  });
 }

@@ -165,4 +165,36 @@ describe('cluster coordinator on the memory store', () => {
     const drafts = [runDraft(APP)];
     expect(await c.route(drafts)).toBe(drafts);
   });
+
+  it('a moved membership version makes a steady leader check at once; an unmoved one does not', async () => {
+    const { store, coordinator, join, lead } = setup();
+    const n1 = await join('n1');
+    const lease = await lead(n1);
+    const leader = coordinator('n1');
+    const version = async () =>
+      (
+        await store.heartbeat({
+          app: APP,
+          nodeId: 'n1',
+          incarnation: n1.incarnation,
+          state: 'active',
+          running: 0,
+          runs: [],
+          runLeaseMs: 60_000,
+        })
+      ).membershipVersion;
+    const first = await leader.lead(lease.epoch, await store.now(), false, await version());
+    expect(first).toMatchObject({ checked: true, written: { generation: 1 } });
+    expect(leader.membershipMoved(await version())).toBe(false);
+    expect(await leader.lead(lease.epoch, await store.now(), false, await version())).toMatchObject({
+      checked: false,
+    });
+    await join('n2');
+    const moved = await version();
+    expect(leader.membershipMoved(moved)).toBe(true);
+    const second = await leader.lead(lease.epoch, await store.now(), false, moved);
+    expect(second.checked).toBe(true);
+    expect(Object.keys(second.written!.assignments).sort()).toEqual(['n1', 'n2']);
+    expect(leader.membershipMoved(moved)).toBe(false);
+  });
 });
