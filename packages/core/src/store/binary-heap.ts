@@ -144,9 +144,9 @@ export class BinaryHeap<T> {
 
 /**
  * Walks the live values of several heaps sharing one order, merged in that order, without
- * removing anything: calls `visit` for each value `accept` takes, and stops at the first value
- * `accept` refuses (all later values come after it) or when `visit` returns false. Costs
- * O(m log m) for m visited entries (dead ones included).
+ * removing live values (dead ones on the tops are dropped): calls `visit` for each value `accept`
+ * takes, and stops at the first value `accept` refuses (all later values come after it) or when
+ * `visit` returns false. Costs O(m log m) for m visited entries (dead ones met included).
  */
 export function walkHeaps<T>(
   heaps: readonly BinaryHeap<T>[],
@@ -158,7 +158,9 @@ export function walkHeaps<T>(
   const frontier = new BinaryHeap<{ entries: readonly HeapEntry<T>[]; i: number }>((a, b) =>
     compare(a.entries[a.i]!.value, b.entries[b.i]!.value),
   );
-  for (const heap of heaps) if (heap.entries.length > 0) frontier.push({ entries: heap.entries, i: 0 });
+  // `peek` first drops dead entries from each top: they are usually the earliest ones (the values
+  // just replaced or taken), and left there every walk would step over them again.
+  for (const heap of heaps) if (heap.peek() !== undefined) frontier.push({ entries: heap.entries, i: 0 });
   for (;;) {
     const at = frontier.pop();
     if (at === undefined) return;

@@ -192,6 +192,10 @@ function checkPartition(value: unknown, field: string): void {
  * cycles, and at most `STORE_LIMITS.maxJsonBytes` as JSON text.
  */
 export function checkJson(value: unknown, field: string): void {
+  // Fast path for what most params and results are (hot: every run draft goes through here).
+  if (value === null || typeof value === 'boolean') return;
+  if (typeof value === 'number' && Number.isFinite(value)) return;
+  if (typeof value === 'object' && isEmptyPlain(value)) return;
   const seen = new Set<object>();
   const walk = (v: unknown, path: string): void => {
     switch (typeof v) {
@@ -236,6 +240,15 @@ export function checkJson(value: unknown, field: string): void {
   if (bytes > STORE_LIMITS.maxJsonBytes) {
     fail(field, 'max-bytes', `is ${bytes} bytes as JSON, at most ${STORE_LIMITS.maxJsonBytes} are allowed`);
   }
+}
+
+/** True for `{}` (plain, no own keys at all) and `[]`. */
+function isEmptyPlain(value: object): boolean {
+  if (Array.isArray(value)) return value.length === 0;
+  const proto = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) return false;
+  for (const _ in value) return false;
+  return Reflect.ownKeys(value).length === 0;
 }
 
 function checkJsonObject(value: unknown, field: string): void {
