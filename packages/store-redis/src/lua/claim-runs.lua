@@ -36,7 +36,7 @@ for i = 6, #ARGV do
         streams_of[p] = {}
       end
       local list = streams_of[p]
-      list[#list + 1] = { key = qkey(h, t, p), buf = {}, pos = 1, skipped = 0, done = false }
+      list[#list + 1] = { key = qkey(h, t, p), qp = qpkey(h, t), buf = {}, pos = 1, skipped = 0, done = false }
     end
   end
 end
@@ -47,6 +47,13 @@ local budget = 1000 + limit * 4
 local blocked_jobs = {}
 local until_lease = NOW + lease
 local nowstr = n2s(NOW)
+local leasestr = n2s(until_lease)
+-- Writes nothing in this step reads again (the state, node, owner and lease indexes) are gathered
+-- and made once at the end, with one multi-member command each.
+local taken = {}       -- { seq, … }
+local scored = {}      -- { seq, seq, … } (score = member = seq)
+local leased = {}      -- { until_lease, seq, … }
+local touched, touched_list = {}, {}
 
 local function head(s)
   if s.pos > #s.buf then
@@ -75,8 +82,9 @@ for _, level in ipairs(levels) do
     bs.pos = bs.pos + 1
     local seq = best[1]
     local rk = runkey(seq)
-    local r = redis.call('HMGET', rk, 'jobKey', 'block')
-    local job_key, block = r[1], r[2]
+    local flat = redis.call('HGETALL', rk)
+    local h = fields_of(flat)
+    local job_key, block = h.jobKey, h.block
     local blocked = false
     if job_key and block ~= 'parallel' then
       if blocked_jobs[job_key] or redis.call('HEXISTS', K('jobrun'), job_key) == 1 then blocked = true end
@@ -84,21 +92,43 @@ for _, level in ipairs(levels) do
     if blocked then
       bs.skipped = bs.skipped + 1
     else
-      unqueue(seq)
-      set_state(seq, 'pending', 'running')
-      redis.call('HSET', rk, 'ownerNode', node, 'ownerIncarnation', inc, 'leaseExpiresAt', n2s(until_lease),
-        'startedAt', nowstr)
-      redis.call('ZADD', K('runs:node:' .. node), seq, seq)
-      redis.call('SADD', K('nrun:' .. node), seq)
-      redis.call('SADD', K('nrun-owners'), node)
-      redis.call('ZADD', K('leases'), until_lease, seq)
+      -- Out of its queue (the stream's key: a queued run has no wait-list member); a job's head
+      -- lets the next waiting run of its job up. Whether the queue emptied is checked at the end.
+      redis.call('ZREM', bs.key, seq)
+      if not touched[bs] then
+        touched[bs] = true
+        touched_list[#touched_list + 1] = { bs, level[2] }
+      end
+      if job_key and blockable(block) and redis.call('HGET', K('jobhead'), job_key) == seq then promote(job_key) end
+      local set = { 'state', 'running', 'ownerNode', node, 'ownerIncarnation', inc, 'leaseExpiresAt', leasestr,
+        'startedAt', nowstr }
+      redis.call('HSET', rk, unpack(set))
+      taken[#taken + 1] = seq
+      scored[#scored + 1] = seq
+      scored[#scored + 1] = seq
+      leased[#leased + 1] = leasestr
+      leased[#leased + 1] = seq
       if job_key then
         job_running_add(job_key, 1)
         blocked_jobs[job_key] = true
       end
-      out[#out + 1] = redis.call('HGETALL', rk)
+      out[#out + 1] = flat_apply(flat, set, nil)
     end
   end
   if #out >= limit or budget <= 0 then break end
+end
+
+if #taken > 0 then
+  redis.call('ZREM', K('runs:state:pending'), unpack(taken))
+  redis.call('ZADD', K('runs:state:running'), unpack(scored))
+  redis.call('ZADD', K('runs:node:' .. node), unpack(scored))
+  redis.call('SADD', K('nrun:' .. node), unpack(taken))
+  redis.call('SADD', K('nrun-owners'), node)
+  redis.call('ZADD', K('leases'), unpack(leased))
+  -- A queue left empty takes its priority off the handler and target's list (as dequeue does).
+  for _, t in ipairs(touched_list) do
+    local s, p = t[1], t[2]
+    if redis.call('ZCARD', s.key) == 0 then redis.call('ZREM', s.qp, p) end
+  end
 end
 return out

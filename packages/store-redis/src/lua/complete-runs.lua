@@ -25,23 +25,25 @@ local by_owner = {}     -- owner node -> { seq, … }
 local owners = {}
 local pub_runs, pub_jobs = false, false
 local nowstr = n2s(NOW)
+local LEASE_FIELD = { leaseExpiresAt = true }
 
 for i = 2, #ARGV, 8 do
   local seq, node, inc, outcome = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
   local rk = runkey(seq)
-  local r = redis.call('HMGET', rk, 'state', 'ownerNode', 'ownerIncarnation', 'jobKey')
+  local flat = redis.call('HGETALL', rk)
+  local h = fields_of(flat)
   local current = incarnation_of[node]
   if current == nil then
     current = redis.call('HGET', nodekey(node), 'incarnation') or false
     incarnation_of[node] = current
   end
-  if not r[1] then
+  if not h.state then
     out[#out + 1] = { '0', 'NOTFOUND run ' .. runid(seq) }
-  elseif r[1] ~= 'running' or r[2] ~= node or r[3] ~= inc or current ~= inc then
-    out[#out + 1] = { '0', 'FENCED run ' .. runid(seq) .. ' is ' .. r[1] .. ' and not owned by ' .. node ..
+  elseif h.state ~= 'running' or h.ownerNode ~= node or h.ownerIncarnation ~= inc or current ~= inc then
+    out[#out + 1] = { '0', 'FENCED run ' .. runid(seq) .. ' is ' .. h.state .. ' and not owned by ' .. node ..
       ' incarnation ' .. inc }
   else
-    local job_key = r[4]
+    local job_key = h.jobKey
     local retry_draft = ARGV[i + 7]
     local state = outcome
     if outcome == 'failed' and retry_draft == '' then state = 'dead' end
@@ -52,12 +54,12 @@ for i = 2, #ARGV, 8 do
       redis.call('SREM', K('jobactive:' .. job_key), seq)
     end
     redis.call('HDEL', rk, 'leaseExpiresAt')
+    local set = { 'state', state, 'finishedAt', nowstr, 'result', ARGV[i + 4], 'durationMs', n2s(duration) }
     if ARGV[i + 5] ~= '' then
-      redis.call('HSET', rk, 'state', state, 'finishedAt', nowstr, 'result', ARGV[i + 4], 'durationMs', n2s(duration),
-        'error', ARGV[i + 5])
-    else
-      redis.call('HSET', rk, 'state', state, 'finishedAt', nowstr, 'result', ARGV[i + 4], 'durationMs', n2s(duration))
+      set[#set + 1] = 'error'
+      set[#set + 1] = ARGV[i + 5]
     end
+    redis.call('HSET', rk, unpack(set))
     -- Indexes nothing below reads: gathered for the batch.
     ended[#ended + 1] = seq
     local list = ended_as[state]
@@ -88,7 +90,8 @@ for i = 2, #ARGV, 8 do
       -- A run of the same job may have waited for this one (serial): wake the other nodes.
       if job_key and redis.call('SCARD', K('jobactive:' .. job_key)) > 0 then pub_runs = true end
     end
-    out[#out + 1] = { '1', redis.call('HGETALL', rk), retry }
+    -- Nothing after the HSET above writes this run's hash (it left its job's active set first).
+    out[#out + 1] = { '1', flat_apply(flat, set, LEASE_FIELD), retry }
   end
 end
 
