@@ -126,9 +126,7 @@ function parseCron(pattern: unknown, tz: unknown, field: string, cronField: stri
       cause: err,
     });
   }
-  if (c.nextRun(new Date(Date.UTC(2000, 0, 1))) === null) {
-    throw new ValidationError(cronField, 'cron', `'${cron}' never fires`);
-  }
+  if (!firesAtAll(c)) throw new ValidationError(cronField, 'cron', `'${cron}' never fires`);
   return zone === undefined || zone === 'UTC' ? { kind: 'cron', cron } : { kind: 'cron', cron, tz: zone };
 }
 
@@ -157,6 +155,18 @@ function cronFor(pattern: string, tz: string | undefined, offsetMinutes?: number
     cronCache.set(key, c);
   }
   return c;
+}
+
+/** Whether a (cached) cron fires at all, remembered per instance: one next-time computation each. */
+const firesCache = new WeakMap<Cron, boolean>();
+
+function firesAtAll(c: Cron): boolean {
+  let fires = firesCache.get(c);
+  if (fires === undefined) {
+    fires = c.nextRun(new Date(Date.UTC(2000, 0, 1))) !== null;
+    firesCache.set(c, fires);
+  }
+  return fires;
 }
 
 const offsetFormatters = new Map<string, Intl.DateTimeFormat>();

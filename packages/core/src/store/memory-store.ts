@@ -898,7 +898,9 @@ export class MemoryStore implements Store {
       at: this.#clock.now(),
     };
     this.#audit.push(record);
-    return auditOf(record);
+    // The caller's own snapshots go back as they came (the store keeps only their text), which
+    // spares parsing back what was just written.
+    return { ...record, before: entry.before, after: entry.after };
   }
 
   /** Audit entries newest first, filtered, one keyset page. */
