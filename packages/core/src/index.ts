@@ -45,7 +45,13 @@ export {
   parseSchedule,
   previewFireTimes,
 } from './schedule';
-export type { EnqueueOptions, SchedulerOptions, SchedulerState, StopOptions } from './scheduler';
+export type {
+  EnqueueOptions,
+  EnqueueRouting,
+  SchedulerOptions,
+  SchedulerState,
+  StopOptions,
+} from './scheduler';
 // The engine.
 export { Scheduler, toRunError } from './scheduler';
 export * from './store/memory-store';

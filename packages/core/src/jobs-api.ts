@@ -41,8 +41,11 @@ export interface JobsHost {
   estimateNow(): number;
   /** Throws `ValidationError` (field `field`, rule `unknown-handler`) for a handler no node runs. */
   checkHandler(name: string, field: string): void;
-  /** Inserts runs, wakes the engine and emits events; returns the runs (existing ones for known keys). */
-  insertRuns(drafts: RunDraft[]): Promise<RunRecord[]>;
+  /**
+   * Routes, inserts runs, wakes the engine and emits events; returns the runs (existing ones for
+   * known keys). `routingKey` is the `consistent-hash` key (default the job key).
+   */
+  insertRuns(drafts: RunDraft[], routingKey?: string): Promise<RunRecord[]>;
   /** Reports an error of a side step (the audit write) as an `error` event. */
   reportError(error: unknown, during: string): void;
 }
@@ -229,7 +232,7 @@ export class JobsApi {
         idempotencyKey: null,
       });
     }
-    const runs = await this.#host.insertRuns(drafts);
+    const runs = await this.#host.insertRuns(drafts, job.routing.key);
     await this.#audit(options, 'job.trigger', key, null, {
       runIds: runs.map((r) => r.id),
       params: params ?? null,

@@ -153,7 +153,19 @@ export interface EnqueueOptions {
   retry?: RetryInput;
   /** Per-attempt timeout (default none). */
   timeout?: Duration | null;
+  /** Which node runs it (default: the first node with a free slot). See `EnqueueRouting`. */
+  routing?: EnqueueRouting;
 }
+
+/**
+ * Where an enqueued task runs:
+ * - `{ key }`: consistent hash on the key: tasks with the same key go to the same node while the
+ *   members stay the same (a join or a leave moves few keys), e.g. `{ key: 'tenant:42' }`.
+ * - `{ node }`: that node. A node that is gone, not active, lacks the handler or does not claim
+ *   the task within the dispatch timeout loses it to another node (as every targeted run does):
+ *   placement is a preference, execution stays at-least-once.
+ */
+export type EnqueueRouting = { key: string; node?: never } | { node: string; key?: never };
 
 const ENQUEUE_KEYS: readonly (keyof EnqueueOptions)[] = [
   'delay',
@@ -162,6 +174,7 @@ const ENQUEUE_KEYS: readonly (keyof EnqueueOptions)[] = [
   'idempotencyKey',
   'retry',
   'timeout',
+  'routing',
 ];
 
 /** Options of `stop()`. */
@@ -633,6 +646,7 @@ export class Scheduler extends OasisEmitter {
       if (timeoutMs === 0)
         throw new ValidationError('options.timeout', 'min', 'must be more than 0 (null for none)');
     }
+    const routing = parseEnqueueRouting(o.routing);
     const now = this.#estimateNow();
     const draft: RunDraft = {
       app: this.#app,
@@ -650,12 +664,13 @@ export class Scheduler extends OasisEmitter {
       shardTotal: 1,
       priority,
       block: 'parallel',
-      routing: 'any',
-      targetNode: null,
+      routing: routing?.key !== undefined ? 'consistent-hash' : 'any',
+      targetNode: routing?.node ?? null,
       idempotencyKey,
       parentRunId: null,
     };
-    const [run] = await this.#insertRuns([draft]);
+    const key = routing?.key;
+    const [run] = await this.#insertRuns([draft], key === undefined ? undefined : () => key);
     return run!;
   }
 
@@ -1447,13 +1462,18 @@ export class Scheduler extends OasisEmitter {
       storeNow: () => this.#storeNow(),
       estimateNow: () => this.#estimateNow(),
       checkHandler: (name, field) => this.#checkHandler(name, field),
-      insertRuns: (drafts) => this.#insertRuns(drafts),
+      insertRuns: (drafts, routingKey) =>
+        this.#insertRuns(drafts, routingKey === undefined ? undefined : () => routingKey),
       reportError: (error, during) => this.#reportError(error, during),
     };
   }
 
-  async #insertRuns(drafts: RunDraft[]): Promise<RunRecord[]> {
-    const results = await this.#store.enqueueRuns(await this.#cluster.route(drafts));
+  /** Routes (with `routingKey` for `consistent-hash`), inserts, and wakes the claim loop. */
+  async #insertRuns(
+    drafts: RunDraft[],
+    routingKey?: (draft: RunDraft) => string | undefined,
+  ): Promise<RunRecord[]> {
+    const results = await this.#store.enqueueRuns(await this.#cluster.route(drafts, routingKey));
     if (results.some((r) => r.created)) this.#wakeClaim();
     this.#afterInsert(results.filter((r) => r.created).map((r) => r.run));
     return results.map((r) => r.run);
@@ -1550,6 +1570,24 @@ export class Scheduler extends OasisEmitter {
   #reportError(error: unknown, during: string, runId?: string): void {
     this.safeEmit('error', runId === undefined ? { error, during } : { error, during, runId });
   }
+}
+
+/** Checks `options.routing` of `enqueue`; undefined when absent. */
+function parseEnqueueRouting(value: unknown): EnqueueRouting | undefined {
+  if (value === undefined) return undefined;
+  const o = requireObject(value, 'options.routing');
+  checkKnownKeys(o, ['key', 'node'], 'options.routing');
+  if ((o.key === undefined) === (o.node === undefined)) {
+    throw new ValidationError(
+      'options.routing',
+      'exclusive',
+      'give either key (consistent hash) or node (a target node), exactly one of them',
+    );
+  }
+  if (o.key !== undefined) {
+    return { key: checkString(o.key, 'options.routing.key', { max: STORE_LIMITS.keyMaxLength }) };
+  }
+  return { node: checkName(o.node, 'options.routing.node') };
 }
 
 /** A thrown value as a run error, cut to the store's limits. */
