@@ -90,9 +90,10 @@ export interface AdminOptions<Raw = unknown> {
   /** Unexpected errors (answered 500) are passed here (default `console.error`). */
   onError?: (error: unknown, request: AdminRequest<Raw>) => void;
   /**
-   * How long one read of the dashboard is reused, ms (default 1000, at most 60000): dashboard data
-   * can be up to this old. Concurrent dashboard requests always share one read, also with 0. The
-   * run list, run detail and every other route are never cached.
+   * How long one read of the dashboard is served, ms (default 1000, at most 60000): dashboard data
+   * can be up to this old. Past half of it, the next request starts the replacing read in the
+   * background. Concurrent dashboard requests always share one read, also with 0. The run list,
+   * run detail and every other route are never cached.
    */
   dashboardCacheMs?: number;
   /**

@@ -32,12 +32,69 @@ describe('SingleFlightCache', () => {
     let n = 0;
     const load = async () => ++n;
     expect(await cache.get('a', load)).toBe(1);
-    await clock.advance(999);
+    await clock.advance(499);
     expect(await cache.get('a', load)).toBe(1);
-    await clock.advance(1);
+    expect(cache.reads).toBe(1);
+    // Nobody asked in the second half of its life: it expires, the next get reads (and waits).
+    await clock.advance(501);
     expect(await cache.get('a', load)).toBe(2);
     expect(await cache.get('a', load)).toBe(2);
     expect(cache.reads).toBe(2);
+  });
+
+  it('refreshes ahead: past half its life a value is still served while its successor is read', async () => {
+    const clock = new TestClock();
+    const cache = new SingleFlightCache<string>({ ttlMs: 1000, clock });
+    expect(await cache.get('a', async () => 'first')).toBe('first');
+    await clock.advance(500);
+    const gate = deferred<string>();
+    let loads = 0;
+    const load = () => {
+      loads++;
+      return gate.promise;
+    };
+    expect(await cache.get('a', load)).toBe('first');
+    await clock.advance(200);
+    expect(await cache.get('a', load)).toBe('first');
+    expect(loads).toBe(1);
+    gate.resolve('second');
+    await gate.promise;
+    expect(await cache.get('a', load)).toBe('second');
+    // The successor's age counts from when its read started (t = 500).
+    await clock.advance(799);
+    expect(await cache.get('a', async () => 'third')).toBe('second');
+    expect(cache.reads).toBe(3);
+  });
+
+  it('never serves a value past ttlMs: a caller then joins the read ahead in progress', async () => {
+    const clock = new TestClock();
+    const cache = new SingleFlightCache<string>({ ttlMs: 1000, clock });
+    await cache.get('a', async () => 'old');
+    await clock.advance(600);
+    const gate = deferred<string>();
+    expect(await cache.get('a', () => gate.promise)).toBe('old');
+    await clock.advance(400);
+    const late = cache.get('a', async () => 'not called');
+    gate.resolve('new');
+    expect(await late).toBe('new');
+    expect(cache.reads).toBe(2);
+  });
+
+  it('keeps serving the current value when the read ahead fails, and reads again once it expires', async () => {
+    const clock = new TestClock();
+    const cache = new SingleFlightCache<string>({ ttlMs: 1000, clock });
+    await cache.get('a', async () => 'old');
+    await clock.advance(500);
+    const gate = deferred<string>();
+    expect(await cache.get('a', () => gate.promise)).toBe('old');
+    gate.reject(new Error('store down'));
+    await gate.promise.catch(() => undefined);
+    await clock.advance(100);
+    expect(await cache.get('a', async () => 'not called')).toBe('old');
+    expect(cache.reads).toBe(2);
+    await clock.advance(400);
+    expect(await cache.get('a', async () => 'back')).toBe('back');
+    expect(cache.reads).toBe(3);
   });
 
   it('measures age from the start of the read, so a slow read is not kept longer', async () => {
@@ -158,16 +215,22 @@ describe('the dashboard route behind the cache', () => {
     for (const a of answers) expect(a).toEqual(answers[0]);
   });
 
-  it('serves data up to dashboardCacheMs old (default 1 s), then reads again', async () => {
+  it('serves data up to dashboardCacheMs old (default 1 s), never older', async () => {
     const { clock, scheduler, get, statsReads } = setup();
     expect((await get('/dashboard')).jobs.total).toBe(0);
     await scheduler.jobs.create({ key: 'fresh', handler: 'h' });
-    await clock.advance(999);
+    await clock.advance(499);
     expect((await get('/dashboard')).jobs.total).toBe(0);
     expect(statsReads()).toBe(1);
+    // Past half its life: still served, and the read that replaces it starts.
     await clock.advance(1);
-    expect((await get('/dashboard')).jobs.total).toBe(1);
+    expect((await get('/dashboard')).jobs.total).toBe(0);
     expect(statsReads()).toBe(2);
+    // At 1 s the first read is never served: the read ahead (done or joined) answers; started at
+    // 500 ms, it is itself half its life old, so the read after it starts (3 reads in 1 s at most).
+    await clock.advance(500);
+    expect((await get('/dashboard')).jobs.total).toBe(1);
+    expect(statsReads()).toBe(3);
   });
 
   it('keeps apps apart', async () => {
