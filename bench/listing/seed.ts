@@ -598,6 +598,7 @@ async function seedSql(place: SeedPlace, log: (line: string) => void): Promise<S
           where app = '${SEED_APP}' and state in ${final} and finished_at is not null
           group by app, coalesce(job_key, ''), finished_at - (finished_at % ${HOUR})`,
       );
+      await q(totalsSql(stats));
       log(`${place.kind}: vacuum / analyze`);
       await q(pg ? `vacuum analyze ${runs}` : 'analyze');
       if (pg) await q(`vacuum analyze ${stats}`);
@@ -750,6 +751,21 @@ async function rebuildStats(place: SeedPlace, q: Query): Promise<void> {
       where app = '${SEED_APP}' and state in ${final} and finished_at is not null
       group by app, coalesce(job_key, ''), finished_at - (finished_at % ${HOUR})`,
   );
+  await q(totalsSql(stats));
+}
+
+/**
+ * The app's hourly totals over every job (store-sql migration 0006: rows under the reserved job
+ * key U+0001 "all"), summed from the per-job buckets just rebuilt, as the store's upsert keeps them.
+ */
+function totalsSql(stats: string): string {
+  return `insert into ${stats} (app, job_key, hour, succeeded, failed, dead, timed_out, cancelled, lost, skipped,
+                               total_duration_ms, max_duration_ms)
+          select app, '\u0001all', hour, sum(succeeded), sum(failed), sum(dead), sum(timed_out), sum(cancelled),
+                 sum(lost), sum(skipped), sum(total_duration_ms), max(max_duration_ms)
+            from ${stats}
+           where app = '${SEED_APP}' and job_key <> '\u0001all'
+           group by app, hour`;
 }
 
 // ---- Redis --------------------------------------------------------------------------------------

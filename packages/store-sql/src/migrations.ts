@@ -1,7 +1,7 @@
 import { SchemaTooNewError, StoreError } from '@oasis/core';
 import { type Migration, type MigrationProvider, Migrator, sql } from 'kysely';
 import type { Db, SqlDialect } from './dialects/dialect';
-import type { TableNames } from './tables';
+import { ALL_JOBS_KEY, type TableNames } from './tables';
 
 /**
  * The store's migrations, append-only: never edit or remove one once released, only add the next.
@@ -256,6 +256,23 @@ function allMigrations(d: SqlDialect, t: TableNames, prefix: string): Record<str
           .on(t.runs)
           .columns(['app', 'state', 'priority desc', 'due_at', 'id'])
           .execute();
+      },
+    },
+    // per app and hour, the totals over every job (job key ALL_JOBS_KEY, written by the same
+    // upsert as the per-job buckets), so the dashboard's 24 h trend reads 24 rows, not one per
+    // job and hour; the existing buckets are summed into them here. (app, hour) serves the
+    // per-job buckets of one app over a time range (the old index is by hour alone, all apps).
+    '0006_stats_app_totals': {
+      async up(db: Db) {
+        const s = sql.table(t.stats);
+        await sql`insert into ${s} (app, job_key, hour, succeeded, failed, dead, timed_out, cancelled,
+                                     lost, skipped, total_duration_ms, max_duration_ms)
+                  select app, ${ALL_JOBS_KEY}, hour, sum(succeeded), sum(failed), sum(dead), sum(timed_out),
+                         sum(cancelled), sum(lost), sum(skipped), sum(total_duration_ms), max(max_duration_ms)
+                    from ${s}
+                   where job_key <> ${ALL_JOBS_KEY}
+                   group by app, hour`.execute(db);
+        await index(db, t.stats, 'stats_app_hour', ['app', 'hour']);
       },
     },
   };

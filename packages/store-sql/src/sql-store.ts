@@ -69,13 +69,14 @@ import {
   toNode,
   toRun,
 } from './rows';
-import { type TableNames, tableNames } from './tables';
+import { ALL_JOBS_KEY, type TableNames, tableNames } from './tables';
 
 /** Identifies this process in NOTIFY payloads, so a process does not deliver its own events twice. */
 const PROCESS_ID = randomUUID();
 
 const FINAL_STATES: RunState[] = ['succeeded', 'failed', 'dead', 'timed_out', 'cancelled', 'lost', 'skipped'];
 const HOUR_MS = 3_600_000;
+
 const DEFAULT_PAGE = 50;
 /** Rows per multi-row insert or `IN (…)` list. */
 const CHUNK = 500;
@@ -159,6 +160,37 @@ function nodeFence(
     );
   }
   return null;
+}
+
+/** The deltas plus, per app and hour, their sum under `ALL_JOBS_KEY`. */
+function withTotals(deltas: Iterable<StatsDelta>): StatsDelta[] {
+  const out: StatsDelta[] = [];
+  const totals = new Map<string, StatsDelta>();
+  for (const d of deltas) {
+    out.push(d);
+    const key = `${d.app}\u0000${d.hour}`;
+    const t = totals.get(key);
+    if (!t) {
+      totals.set(key, { ...d, jobKey: ALL_JOBS_KEY });
+      continue;
+    }
+    t.succeeded += d.succeeded;
+    t.failed += d.failed;
+    t.dead += d.dead;
+    t.timedOut += d.timedOut;
+    t.cancelled += d.cancelled;
+    t.lost += d.lost;
+    t.skipped += d.skipped;
+    t.totalDurationMs += d.totalDurationMs;
+    t.maxDurationMs = Math.max(t.maxDurationMs, d.maxDurationMs);
+  }
+  // rows in key order, so two steps upserting the same buckets lock them in the same order
+  return [...out, ...totals.values()].sort(
+    (a, b) =>
+      (a.app < b.app ? -1 : a.app > b.app ? 1 : 0) ||
+      (a.jobKey < b.jobKey ? -1 : a.jobKey > b.jobKey ? 1 : 0) ||
+      a.hour - b.hour,
+  );
 }
 
 function affected(r: { numUpdatedRows?: bigint; numDeletedRows?: bigint } | undefined): number {
@@ -406,7 +438,7 @@ export class SqlStore implements Store {
           const c: Ctx = { trx, now: await this.#nowOf(trx), events: new Map(), stats: new Map() };
           ctx = c;
           const r = await fn(c);
-          if (c.stats.size > 0) await this.#d.upsertStats(trx, this.#t.stats, [...c.stats.values()]);
+          if (c.stats.size > 0) await this.#d.upsertStats(trx, this.#t.stats, withTotals(c.stats.values()));
           if (c.events.size > 0 && this.#d.eventLog) await this.#logEvents(c);
           if (c.events.size > 0 && this.#d.notify) {
             const payloads = [...c.events.values()].map((e) =>
@@ -2152,9 +2184,39 @@ export class SqlStore implements Store {
         .where('hour', '>=', query.from)
         .where('hour', '<', query.to);
       if (query.app !== undefined) q = q.where('app', '=', query.app);
-      if (query.jobKey !== undefined) q = q.where('job_key', '=', query.jobKey);
+      q =
+        query.jobKey !== undefined
+          ? q.where('job_key', '=', query.jobKey)
+          : q.where('job_key', '<>', ALL_JOBS_KEY);
       const rows = await q.orderBy('hour').orderBy('app').orderBy('job_key').execute();
       return rows.map(toBucket);
+    });
+  }
+
+  /**
+   * One bucket per hour with `hour` in [from, to), hour ascending: the app's totals over every job
+   * and one-off task (what the dashboard's 24 h trend sums), kept by the same upsert as the
+   * per-job buckets, so it reads at most one row per hour. Not part of the `Store` contract yet.
+   */
+  async getHourlyTotals(query: {
+    app: string;
+    from: number;
+    to: number;
+  }): Promise<Array<Omit<StatsBucket, 'jobKey'>>> {
+    return this.#read('getHourlyTotals', async (db) => {
+      const rows = await db
+        .selectFrom(this.#t.stats)
+        .selectAll()
+        .where('app', '=', query.app)
+        .where('job_key', '=', ALL_JOBS_KEY)
+        .where('hour', '>=', query.from)
+        .where('hour', '<', query.to)
+        .orderBy('hour')
+        .execute();
+      return rows.map((r) => {
+        const { jobKey: _, ...bucket } = toBucket(r);
+        return bucket;
+      });
     });
   }
 

@@ -1,3 +1,10 @@
+/**
+ * The stats rows of an app's hourly totals over every job and one-off task carry this job key
+ * (a control character, which no job key may hold): they live in the stats table, are written by
+ * the same upsert as the per-job buckets, and are read through its primary key (migration 0006).
+ */
+export const ALL_JOBS_KEY = '\u0001all';
+
 /** The physical names of the store's tables and its notification channel, from the prefix. */
 export interface TableNames {
   jobs: string;

@@ -64,6 +64,7 @@ export async function dropTables(kind: 'postgres' | 'mysql', url: string, prefix
   const names = [
     t.runLogs,
     t.jobTags,
+    t.jobLocks,
     t.runs,
     t.jobs,
     t.nodes,

@@ -16,6 +16,7 @@ const ALL = [
   '0003_sqlite_events',
   '0004_membership_version',
   '0005_runs_claim_order',
+  '0006_stats_app_totals',
 ];
 
 const all = await targets();
@@ -76,13 +77,13 @@ for (const target of all) {
       const setup = createSqlStore(target.options(prefix));
       await setup.migrate();
       await setup.close();
-      // as if this database was migrated by the release before 0005
+      // as if this database was migrated by the release before 0006
       const names = tableNames(prefix);
-      await target.query(`delete from "${names.migrations}" where name = ?`, ['0005_runs_claim_order']);
+      await target.query(`delete from "${names.migrations}" where name = ?`, ['0006_stats_app_totals']);
       await target.query(
         target.label === 'mariadb'
-          ? `drop index "${prefix}runs_claim_order" on "${names.runs}"`
-          : `drop index "${prefix}runs_claim_order"`,
+          ? `drop index "${prefix}stats_app_hour" on "${names.stats}"`
+          : `drop index "${prefix}stats_app_hour"`,
       );
       const store = createSqlStore(target.options(prefix));
       const err = await store.init().then(
@@ -90,8 +91,8 @@ for (const target of all) {
         (e: unknown) => e,
       );
       expect(err).toBeInstanceOf(StoreError);
-      expect((err as Error).message).toMatch(/behind \(missing 0005_runs_claim_order\).*migrate\(\)/);
-      expect(await store.migrate()).toEqual(['0005_runs_claim_order']);
+      expect((err as Error).message).toMatch(/behind \(missing 0006_stats_app_totals\).*migrate\(\)/);
+      expect(await store.migrate()).toEqual(['0006_stats_app_totals']);
       await store.init();
       await store.close();
     });
