@@ -1,3 +1,3 @@
 // @oasis/store-redis: the public entry point. Named exports only.
 
-export { createRedisStore, RedisStore, type RedisStoreOptions } from './redis-store';
+export { createRedisStore, type HourlyTotals, RedisStore, type RedisStoreOptions } from './redis-store';

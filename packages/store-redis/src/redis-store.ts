@@ -782,13 +782,17 @@ export class RedisStore implements Store {
     );
   }
 
-  /** Hourly buckets with `hour` in [from, to), hour ascending, then app and job. */
+  /**
+   * Hourly buckets with `hour` in [from, to), hour ascending, then app and job. With `jobKey`, only
+   * that job's fields of each hour are read.
+   */
   async getStats(query: { app?: string; jobKey?: string; from: number; to: number }): Promise<StatsBucket[]> {
     const apps = query.app !== undefined ? [query.app] : await this.#apps();
+    const mode = query.jobKey !== undefined ? `|${query.jobKey}` : '';
     const out: StatsBucket[] = [];
     for (const app of apps) {
       const hours = await this.#call('getStats', () =>
-        this.#lua.getStats(this.#keys.base(app), Math.floor(query.from), Math.ceil(query.to)),
+        this.#lua.getStats(this.#keys.base(app), Math.floor(query.from), Math.ceil(query.to), mode),
       );
       for (const [hour, flat] of hours) {
         const byJob = new Map<string, StatsBucket>();
@@ -804,15 +808,30 @@ export class RedisStore implements Store {
             b = emptyStatsBucket(app, jobKey, Number(hour));
             byJob.set(id, b);
           }
-          if (metric in b && metric !== 'app' && metric !== 'jobKey' && metric !== 'hour') {
-            (b as unknown as Record<string, number>)[metric] = Number(flat[i + 1]);
-          }
+          setMetric(b, metric, flat[i + 1]!);
         }
         out.push(...byJob.values());
       }
     }
     out.sort((a, b) => a.hour - b.hour || cmp(a.app, b.app) || cmp(a.jobKey ?? '', b.jobKey ?? ''));
     return out;
+  }
+
+  /**
+   * The app's hourly totals (every job and one-off task together) with `hour` in [from, to), hour
+   * ascending: one small hash per hour, kept by the same steps that keep the per-job stats, so a
+   * dashboard reads ~24 values per metric instead of every job's bucket. Not (yet) part of the
+   * `Store` contract: `getStats` without `jobKey` must return per-job buckets.
+   */
+  async getHourlyTotals(query: { app: string; from: number; to: number }): Promise<HourlyTotals[]> {
+    const hours = await this.#call('getHourlyTotals', () =>
+      this.#lua.getStats(this.#keys.base(query.app), Math.floor(query.from), Math.ceil(query.to), '*'),
+    );
+    return hours.map(([hour, flat]) => {
+      const { jobKey: _, ...bucket } = emptyStatsBucket(query.app, null, Number(hour));
+      for (let i = 0; i + 1 < flat.length; i += 2) setMetric(bucket, flat[i]!, flat[i + 1]!);
+      return bucket;
+    });
   }
 
   /** Deletes old final runs with everything they own (one Lua step per app); returns how many. */
@@ -968,6 +987,26 @@ export class RedisStore implements Store {
 /** Creates a `RedisStore`; see `RedisStoreOptions`. Call `init()` before use. */
 export function createRedisStore(options: RedisStoreOptions = {}): RedisStore {
   return new RedisStore(options);
+}
+
+/** The app's stats for one hour, every job and one-off task together (`getHourlyTotals`). */
+export type HourlyTotals = Omit<StatsBucket, 'jobKey'>;
+
+const STAT_METRICS = new Set([
+  'succeeded',
+  'failed',
+  'dead',
+  'timedOut',
+  'cancelled',
+  'lost',
+  'skipped',
+  'totalDurationMs',
+  'maxDurationMs',
+]);
+
+/** Sets one counter of a bucket from a stats hash field; unknown names are ignored. */
+function setMetric(bucket: HourlyTotals, metric: string, value: string): void {
+  if (STAT_METRICS.has(metric)) (bucket as unknown as Record<string, number>)[metric] = Number(value);
 }
 
 function cmp(a: string, b: string): number {

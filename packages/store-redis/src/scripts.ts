@@ -240,9 +240,9 @@ export class LuaSteps {
     return this.#run('list-audit', base, [limit, max, filter, budget]);
   }
 
-  /** get-stats.lua */
-  getStats(base: string, from: number, to: number): Promise<Array<[string, FlatHash]>> {
-    return this.#run('get-stats', base, [from, to]);
+  /** get-stats.lua: `mode` '' (every job), `|<jobKey>` (one job) or `*` (the app's totals). */
+  getStats(base: string, from: number, to: number, mode: string): Promise<Array<[string, FlatHash]>> {
+    return this.#run('get-stats', base, [from, to, mode]);
   }
 
   /** prune.lua */

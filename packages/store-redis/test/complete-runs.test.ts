@@ -100,5 +100,33 @@ describe.skipIf(!reachable)('redis store completeRuns', () => {
       totalDurationMs: '80',
     });
     expect(all).toEqual({ succeeded: '3', dead: '2', totalDurationMs: '110', maxDurationMs: '40' });
+
+    // getHourlyTotals reads them; for an hour written before the totals existed it sums the
+    // per-job fields instead, to the same figures.
+    const now = await store.now();
+    const query = { app, from: now - 7_200_000, to: now + 7_200_000 };
+    const totals = await store.getHourlyTotals(query);
+    expect(totals).toEqual([
+      {
+        app,
+        hour: Number(statKeys[0]!.split(':').pop()),
+        succeeded: 3,
+        failed: 0,
+        dead: 2,
+        timedOut: 0,
+        cancelled: 0,
+        lost: 0,
+        skipped: 0,
+        totalDurationMs: 110,
+        maxDurationMs: 40,
+      },
+    ]);
+    await raw.del(`${statKeys[0]!}:all`);
+    expect(await store.getHourlyTotals(query)).toEqual(totals);
+    // One job's buckets are read by name and equal the whole read filtered.
+    const everything = await store.getStats(query);
+    expect(await store.getStats({ ...query, jobKey: 'j1' })).toEqual(
+      everything.filter((b) => b.jobKey === 'j1'),
+    );
   });
 });

@@ -8,14 +8,20 @@ const prefix = randomPrefix('list');
 
 describe.skipIf(!reachable)('redis store listings over long histories', () => {
   let store: RedisStore;
+  /** A second store on the same keys whose clock a test moves (back and forth). */
+  let shifted: RedisStore;
+  let offset = 0;
 
   beforeAll(async () => {
     store = createRedisStore({ url: REDIS_URL, prefix });
     await store.init();
+    shifted = createRedisStore({ url: REDIS_URL, prefix, clockOffsetMs: () => offset });
+    await shifted.init();
   });
 
   afterAll(async () => {
     await store.close();
+    await shifted.close();
     await cleanPrefix(prefix);
   });
 
@@ -46,5 +52,33 @@ describe.skipIf(!reachable)('redis store listings over long histories', () => {
     // With an index that fits (the state index), one page is enough.
     const running = await store.listRuns({ app, states: ['running'] }, { limit: 50 });
     expect(running).toEqual({ items: [], nextCursor: null });
+  });
+
+  it('a time window starts its walk at the window end: a past window of a busy job reads only that window', async () => {
+    const app = uniqueApp('window');
+    const at = async (offsetMs: number, n: number, tag: string) => {
+      offset = offsetMs;
+      const made = await shifted.enqueueRuns(
+        Array.from({ length: n }, (_, i) => runDraft(app, { jobKey: 'busy', params: { tag, i } })),
+      );
+      return made.map((r) => r.run);
+    };
+    // Past runs (1 h ago), then 6,000 newer ones of the same job (more than a call's scan budget).
+    const past = await at(-3_600_000, 30, 'past');
+    for (let i = 0; i < 6; i++) await at(0, 1000, `new${i}`);
+    const window = { from: past[0]!.createdAt, to: past[past.length - 1]!.createdAt + 1 };
+    const page = await shifted.listRuns({ app, jobKey: 'busy', ...window }, { limit: 50 });
+    expect(page.items.map((r) => r.id)).toEqual(past.map((r) => r.id).reverse());
+    expect(page.nextCursor).toBeNull();
+
+    // Ids that run ahead of the clock (the clock stepped back 10 s) are still found by window.
+    const ahead = await at(10_000, 5, 'ahead');
+    const behind = await at(0, 5, 'behind');
+    expect(behind[0]!.createdAt).toBeLessThan(ahead[0]!.createdAt);
+    const recent = await shifted.listRuns(
+      { app, jobKey: 'busy', from: behind[0]!.createdAt, to: behind[4]!.createdAt + 1 },
+      { limit: 50 },
+    );
+    expect(recent.items.map((r) => r.id)).toEqual(behind.map((r) => r.id).reverse());
   });
 });

@@ -103,7 +103,8 @@ describe.skipIf(!reachable)('redis store memory stays bounded', () => {
     const after = await scanKeys(raw, keys.appPattern(app));
     // Only the per-app counters and the hourly stats outlive runs; everything else is as before.
     const leftovers = after.filter((k) => !before.has(k));
-    for (const k of leftovers) expect(k).toMatch(/:(seq|stats:\d+|stats:\d+:all|stats:hours)$/);
+    for (const k of leftovers)
+      expect(k).toMatch(/:(seq|seqdrift|members|stats:\d+|stats:\d+:all|stats:hours)$/);
     expect(after.filter((k) => before.has(k)).sort()).toEqual([...before].sort());
     // And the idempotency key is free again.
     const again = await store.enqueueRuns([runDraft(app, { idempotencyKey: 'k0' })]);

@@ -3,7 +3,7 @@
 -- KEYS[1]  app base key
 -- ARGV[1]  clock offset ms
 -- ARGV[2]  limit
--- ARGV[3]  highest seq to include, or '+inf'
+-- ARGV[3]  highest seq to include, or '+inf' (lowered to the window's end when `to` is set)
 -- ARGV[4]  filters as JSON: { parentRunId, jobKey, handler, nodeId, states = [..], trigger, from, to }
 -- ARGV[5]  scan budget (index entries examined at most)
 -- Returns: { { run hashes… }, position } where position is the seq of the last index entry
@@ -28,6 +28,15 @@ else
 end
 local min = '-inf'
 if f.from then min = n2s(tonumber(f.from) * 1000) end
+-- A run created before `to` has an id below to × 1000 + the app's id drift (see next_seq): the
+-- walk starts there rather than at the newest run.
+if f.to then
+  local drift = redis.call('GET', K('seqdrift'))
+  if drift then
+    local top = tonumber(f.to) * 1000 + tonumber(drift) - 1
+    if max == '+inf' or tonumber(max) > top then max = n2s(top) end
+  end
+end
 local states = nil
 if f.states then
   states = {}

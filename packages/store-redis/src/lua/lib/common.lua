@@ -28,6 +28,14 @@ local function qkey(h, t, p) return B .. ':q:' .. #h .. ':' .. h .. ':' .. #t ..
 -- The priorities that have a queue for one handler and target: score and member the priority.
 local function qpkey(h, t) return B .. ':qp:' .. #h .. ':' .. h .. ':' .. #t .. ':' .. t end
 
+-- `B:seqdrift` bounds how far an id may run ahead of the clock: every id given so far is below
+-- its creation time in µs + this (ids run ahead in a burst of more than one per µs, or when the
+-- clock steps back). It only grows, in steps of 1 s, so it is rarely written; a listing by time
+-- window starts its walk at the window's end + this. Missing on data written before it existed:
+-- listings then walk from the newest id, as they did.
+local DRIFT_STEP = 1000000
+local seq_drift = nil
+
 -- A new id: strictly rising per app and never below the store's clock in microseconds, so ids
 -- of different apps order by creation time too.
 local function next_seq()
@@ -36,6 +44,22 @@ local function next_seq()
   if NOW_US > s then s = NOW_US end
   local str = n2s(s)
   redis.call('SET', K('seq'), str)
+  if seq_drift == nil then
+    local stored = redis.call('GET', K('seqdrift'))
+    if stored then
+      seq_drift = tonumber(stored)
+    elseif last == 0 then
+      -- A new app: start the bound now (an app with ids and no bound keeps walking from the newest).
+      seq_drift = DRIFT_STEP
+      redis.call('SET', K('seqdrift'), n2s(seq_drift))
+    else
+      seq_drift = false
+    end
+  end
+  if seq_drift and s - NOW_US >= seq_drift then
+    seq_drift = s - NOW_US + DRIFT_STEP
+    redis.call('SET', K('seqdrift'), n2s(seq_drift))
+  end
   return str
 end
 
