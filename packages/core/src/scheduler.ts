@@ -699,9 +699,9 @@ export class Scheduler extends OasisEmitter {
 
   /**
    * Runs a final run again (a dead one, typically) as a new run: same handler, params, job and
-   * policies, attempt 1, trigger `manual`, parent the given run. `NotFoundError` when it does not
-   * exist; `ConflictError` while it is still pending or running; `ValidationError` when no node
-   * runs its handler.
+   * policies (routed as its job's fires are), attempt 1, trigger `manual`, parent the given run.
+   * `NotFoundError` when it does not exist; `ConflictError` while it is still pending or running;
+   * `ValidationError` when no node runs its handler.
    */
   async retrigger(runId: string): Promise<RunRecord> {
     const run = await this.#store.getRun(runId);
@@ -710,27 +710,35 @@ export class Scheduler extends OasisEmitter {
       throw new ConflictError(`run '${runId}' is still ${run.state}: cancel it first or wait for its end`);
     }
     this.#checkHandler(run.handler, 'handler');
-    const [created] = await this.#insertRuns([
-      {
-        app: this.#app,
-        jobKey: run.jobKey,
-        handler: run.handler,
-        params: run.params,
-        trigger: 'manual',
-        scheduledFor: this.#estimateNow(),
-        attempt: 1,
-        retry: run.retry,
-        timeoutMs: run.timeoutMs,
-        shardIndex: run.shardIndex,
-        shardTotal: run.shardTotal,
-        priority: run.priority,
-        block: run.block,
-        routing: run.routing,
-        targetNode: null,
-        idempotencyKey: null,
-        parentRunId: run.id,
-      },
-    ]);
+    // A consistent-hash job's run goes where its job's routing key says, as its fires do.
+    const routingKey =
+      run.routing === 'consistent-hash' && run.jobKey !== null
+        ? (await this.#store.getJob(this.#app, run.jobKey))?.routing.key
+        : undefined;
+    const [created] = await this.#insertRuns(
+      [
+        {
+          app: this.#app,
+          jobKey: run.jobKey,
+          handler: run.handler,
+          params: run.params,
+          trigger: 'manual',
+          scheduledFor: this.#estimateNow(),
+          attempt: 1,
+          retry: run.retry,
+          timeoutMs: run.timeoutMs,
+          shardIndex: run.shardIndex,
+          shardTotal: run.shardTotal,
+          priority: run.priority,
+          block: run.block,
+          routing: run.routing,
+          targetNode: null,
+          idempotencyKey: null,
+          parentRunId: run.id,
+        },
+      ],
+      routingKey === undefined ? undefined : () => routingKey,
+    );
     return created!;
   }
 

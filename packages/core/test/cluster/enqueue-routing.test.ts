@@ -107,5 +107,7 @@ describe('routing of enqueued tasks and manual triggers', () => {
     });
     await h.advance(1_000);
     expect(ran.get(run!.id)).toBe(pick(routingKey));
+    const again = await a.retrigger(run!.id);
+    expect(again).toMatchObject({ trigger: 'manual', parentRunId: run!.id, targetNode: pick(routingKey) });
   });
 });
