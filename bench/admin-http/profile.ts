@@ -4,6 +4,10 @@
  * prints the functions with the most self time plus the CPU ms per request.
  *
  *   npx tsx --tsconfig tsconfig.json bench/admin-http/profile.ts --store postgres --route list --n 300
+ *
+ * Options: `--store` (postgres, redis, sqlite), `--route` (list, detail, dashboard), `--n` calls
+ * (300), `--view summary|full` (the list's items; default summary), `--dashboard-cache-ms` (0:
+ * every dashboard call reads the store), `--tag` (the seed, `bench1m`).
  */
 import { Session } from 'node:inspector/promises';
 import { Scheduler } from '@oasis/core';
@@ -41,14 +45,17 @@ async function main(): Promise<void> {
   const kind = value('--store', 'postgres') as SeedKind;
   const route = value('--route', 'list') as RouteName;
   const n = Number(value('--n', '300'));
+  const listView = value('--view', 'summary') as 'summary' | 'full';
+  // 0 by default: every dashboard call reads the store (the cost of one read, not of a cache hit)
+  const dashboardCacheMs = Number(value('--dashboard-cache-ms', '0'));
   const place = placeOf(kind, { count: 1_000_000, days: 30, tag: value('--tag', 'bench1m') });
   const seed = await readSeed(place);
   if (!seed) throw new Error(`no seed under ${place.prefix}: run bench/listing/run.ts first`);
   const store = await openSeedStore(place);
   const scheduler = new Scheduler({ store, app: SEED_APP, nodeId: `profile-${process.pid}` });
-  const handler = createAdminHandler(scheduler, { auth: 'none' });
+  const handler = createAdminHandler(scheduler, { auth: 'none', dashboardCacheMs });
   const ids = (await store.listRuns({ app: SEED_APP }, { limit: 500 })).items.map((r) => r.id);
-  const paths = routePaths(seed, ids, rng(5));
+  const paths = routePaths(seed, ids, rng(5), listView);
   const call = async () => {
     const url = new URL(paths[route]().replace(/^\/admin/, ''), 'http://x');
     const res = await handler.handle({
@@ -87,7 +94,10 @@ async function main(): Promise<void> {
   await store.close();
 }
 
-main().catch((err: unknown) => {
-  console.error(err);
-  process.exit(1);
-});
+// only when run, not when `selfTimes` is imported
+if (process.argv[1] && import.meta.url === `file://${process.argv[1]}`) {
+  main().catch((err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  });
+}

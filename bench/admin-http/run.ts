@@ -14,6 +14,7 @@
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import autocannon, { type AutocannonResult } from 'autocannon';
 import { idleFraction } from '../lib/cpu';
@@ -97,6 +98,7 @@ export function routePaths(
   seed: SeedInfo,
   ids: string[],
   random: () => number,
+  listView: 'summary' | 'full' = 'summary',
 ): Record<RouteName, () => string> {
   return {
     list: () => {
@@ -107,6 +109,8 @@ export function routePaths(
         from: String(f.from),
         to: String(f.to),
         limit: '50',
+        // the default (summary) is what the panel asks for; `full` is the whole records
+        ...(listView === 'full' ? { view: 'full' } : {}),
       });
       return `/admin/runs?${q}`;
     },
@@ -201,17 +205,19 @@ async function main(): Promise<void> {
       const ids = await collectIds(port, seed);
       console.log(`${kind}: server on port ${port}, ${ids.length} run ids to ask for`);
       const paths = routePaths(seed, ids, rng(99));
-      const figs: Array<RouteFigures & { cpuIdleBefore: number }> = [];
+      const figs: Array<RouteFigures & { cpuIdleBefore: number; loadAvg1m: number }> = [];
       for (const route of args.routes) {
         if (args.warmup > 0) await load(port, route, paths[route], args.connections, args.warmup);
         const cpuIdleBefore = round(await idleFraction(500), 2);
+        // the machine is shared: the 1-minute load average goes with every figure
+        const loadAvg1m = round(loadavg()[0]!, 1);
         const cpu0 = await serverCpuMs(child);
         const f = await load(port, route, paths[route], args.connections, args.duration);
         const cpu1 = await serverCpuMs(child);
         f.serverCpuMsPerRequest = round((cpu1 - cpu0) / Math.max(1, f.requests), 2);
-        figs.push({ ...f, cpuIdleBefore });
+        figs.push({ ...f, cpuIdleBefore, loadAvg1m });
         console.log(
-          `${kind} ${route}: ${f.rps} req/s, p50 ${f.p50} ms, p95 ${f.p95} ms, p99 ${f.p99} ms, server CPU ${f.serverCpuMsPerRequest} ms/request`,
+          `${kind} ${route}: ${f.rps} req/s, p50 ${f.p50} ms, p95 ${f.p95} ms, p99 ${f.p99} ms, server CPU ${f.serverCpuMsPerRequest} ms/request, load average ${loadAvg1m}`,
         );
       }
       (report.stores as Record<string, unknown>)[kind] = { seed, figures: figs };
@@ -232,6 +238,7 @@ async function main(): Promise<void> {
             'errors',
             'server CPU ms/req',
             'cpu idle before',
+            'load avg 1m',
           ],
           figs.map((f) => [
             f.route,
@@ -245,6 +252,7 @@ async function main(): Promise<void> {
             String(f.errors + f.timeouts),
             String(f.serverCpuMsPerRequest),
             String(f.cpuIdleBefore),
+            String(f.loadAvg1m),
           ]),
         ),
       );
