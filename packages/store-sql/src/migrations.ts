@@ -275,6 +275,24 @@ function allMigrations(d: SqlDialect, t: TableNames, prefix: string): Record<str
         await index(db, t.stats, 'stats_app_hour', ['app', 'hour']);
       },
     },
+    // the run listing filtered by job + states + time range reads its page's ids from this index
+    // alone (PostgreSQL: an index-only scan, `id` included; SQLite and InnoDB secondary indexes
+    // carry the row id / primary key already), instead of walking the primary key backwards
+    // through every newer run; it also serves the block-strategy checks, whose index it replaces
+    '0007_runs_job_state_time': {
+      async up(db: Db) {
+        const name = `${prefix}runs_job_state_time`;
+        if (d.name === 'postgres') {
+          await sql`create index ${sql.id(name)} on ${sql.table(t.runs)} (app, job_key, state, created_at) include (id)`.execute(
+            db,
+          );
+        } else {
+          await index(db, t.runs, 'runs_job_state_time', ['app', 'job_key', 'state', 'created_at']);
+        }
+        const drop = db.schema.dropIndex(`${prefix}runs_job_state`);
+        await (d.name === 'mysql' ? drop.on(t.runs) : drop).execute();
+      },
+    },
   };
 }
 

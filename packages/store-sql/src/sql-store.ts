@@ -1567,7 +1567,9 @@ export class SqlStore implements Store {
       return { items: [], nextCursor: null };
     }
     return this.#read('listRuns', async (db) => {
-      let q = db.selectFrom(this.#t.runs).selectAll();
+      // with a job: the page's ids first (an index-only read of runs_job_state_time), then their
+      // rows; otherwise the rows straight away
+      let q = db.selectFrom(this.#t.runs).select('id');
       if (filter.app !== undefined) q = q.where('app', '=', filter.app);
       if (filter.jobKey !== undefined) q = q.where('job_key', '=', filter.jobKey);
       if (filter.handler !== undefined) q = q.where('handler', '=', filter.handler);
@@ -1578,10 +1580,16 @@ export class SqlStore implements Store {
       if (filter.to !== undefined) q = q.where('created_at', '<', filter.to);
       if (parent !== undefined) q = q.where('parent_run_id', '=', parent);
       if (beforeId !== null) q = q.where('id', '<', beforeId);
-      const rows = await q
-        .orderBy('id', 'desc')
-        .limit(limit + 1)
-        .execute();
+      q = q.orderBy('id', 'desc').limit(limit + 1);
+      const rows =
+        filter.jobKey !== undefined
+          ? await db
+              .selectFrom(q.as('p'))
+              .innerJoin(`${this.#t.runs} as r`, 'r.id', 'p.id')
+              .selectAll('r')
+              .orderBy('r.id', 'desc')
+              .execute()
+          : await q.clearSelect().selectAll().execute();
       const items = rows.slice(0, limit).map(toRun);
       const last = items[items.length - 1];
       return { items, nextCursor: rows.length > limit && last ? encodeCursor([last.id]) : null };

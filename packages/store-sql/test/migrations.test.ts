@@ -17,6 +17,7 @@ const ALL = [
   '0004_membership_version',
   '0005_runs_claim_order',
   '0006_stats_app_totals',
+  '0007_runs_job_state_time',
 ];
 
 const all = await targets();
@@ -77,22 +78,20 @@ for (const target of all) {
       const setup = createSqlStore(target.options(prefix));
       await setup.migrate();
       await setup.close();
-      // as if this database was migrated by the release before 0006
+      // as if this database was migrated by the release before 0007
       const names = tableNames(prefix);
-      await target.query(`delete from "${names.migrations}" where name = ?`, ['0006_stats_app_totals']);
-      await target.query(
-        target.label === 'mariadb'
-          ? `drop index "${prefix}stats_app_hour" on "${names.stats}"`
-          : `drop index "${prefix}stats_app_hour"`,
-      );
+      await target.query(`delete from "${names.migrations}" where name = ?`, ['0007_runs_job_state_time']);
+      const onRuns = target.label === 'mariadb' ? ` on "${names.runs}"` : '';
+      await target.query(`drop index "${prefix}runs_job_state_time"${onRuns}`);
+      await target.query(`create index "${prefix}runs_job_state" on "${names.runs}" (app, job_key, state)`);
       const store = createSqlStore(target.options(prefix));
       const err = await store.init().then(
         () => null,
         (e: unknown) => e,
       );
       expect(err).toBeInstanceOf(StoreError);
-      expect((err as Error).message).toMatch(/behind \(missing 0006_stats_app_totals\).*migrate\(\)/);
-      expect(await store.migrate()).toEqual(['0006_stats_app_totals']);
+      expect((err as Error).message).toMatch(/behind \(missing 0007_runs_job_state_time\).*migrate\(\)/);
+      expect(await store.migrate()).toEqual(['0007_runs_job_state_time']);
       await store.init();
       await store.close();
     });

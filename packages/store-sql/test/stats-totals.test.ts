@@ -98,7 +98,13 @@ for (const target of all) {
       // as if the buckets were written before 0006: no totals, migration not applied
       const names = tableNames(prefix);
       await target.query(`delete from "${names.stats}" where job_key = ?`, ['\u0001all']);
-      await target.query(`delete from "${names.migrations}" where name = ?`, ['0006_stats_app_totals']);
+      await target.query(`delete from "${names.migrations}" where name in (?, ?)`, [
+        '0006_stats_app_totals',
+        '0007_runs_job_state_time',
+      ]);
+      const onRuns = target.label === 'mariadb' ? ` on "${names.runs}"` : '';
+      await target.query(`drop index "${prefix}runs_job_state_time"${onRuns}`);
+      await target.query(`create index "${prefix}runs_job_state" on "${names.runs}" (app, job_key, state)`);
       await target.query(
         target.label === 'mariadb'
           ? `drop index "${prefix}stats_app_hour" on "${names.stats}"`
