@@ -2,16 +2,30 @@
  * The core on the memory store (issue 2), in a process of its own started with --expose-gc:
  *
  * 1. Registration: 10,000 cron jobs declared and upserted by `start()`; RSS and heap after a
- *    full GC, compared with the same process before the jobs (goal: RSS under 100 MB).
+ *    full GC, compared with the same process before the jobs (goal: RSS under 100 MB). RSS is
+ *    read twice: right after `start()` (V8 still holds the young generation it grew while
+ *    registering) and after 10 s idle (V8's memory reducer has shrunk it, as in a server).
  * 2. Fire lateness at 1,000 fires per second, handler start minus the run's `scheduledFor`:
  *    - `burst`: 1,000 jobs on the 1-second cron `* * * * * *`, all due at each second;
  *    - `spread`: 1,000 jobs `every: 1s`, created about 1 ms apart, so fires spread over each second.
  *    Each runs for `seconds` (10 s, 3 s with --quick); the first second is a warm-up and not
  *    counted. Goal: p99 under 10 ms.
  *
+ * The harness starts this file under tsx, whose loader (esbuild) adds ~40 MB of RSS that an app
+ * running built JS does not carry. So by default this process bundles the benchmark with
+ * esbuild (sources of `@oasis/core` as they are in the working tree, through the root
+ * tsconfig's paths) and runs the bundle in a child `node --expose-gc`, relaying its result.
+ * `--tsx` measures in the tsx process itself instead. Either way `loader` says which.
+ *
  * --quick registers 1,000 jobs instead of 10,000 and fires for 3 s. Sends a `CoreResult` to the
  * harness over IPC (or prints it when run alone). Bounded in time (10 minutes).
  */
+import { fork } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
 import { MemoryStore, Scheduler } from '@oasis/core';
 import { percentile, round, sleep } from '../lib/stats';
 import type { CoreResult } from './types';
@@ -21,7 +35,17 @@ const REGISTER_JOBS = quick ? 1_000 : 10_000;
 const FIRE_JOBS = 1_000;
 const SECONDS = quick ? 3 : 10;
 const WARMUP_MS = 1_000;
+const IDLE_MS = 10_000;
 const MB = 2 ** 20;
+/** Set in the bundled child: it measures; the parent only builds and relays. */
+const BUILT = process.argv.includes('--built');
+const TSX = process.argv.includes('--tsx');
+
+/** CPU time (user + system) of this process, ms. */
+function cpuMs(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+}
 
 function gc(): void {
   const g = (globalThis as { gc?: () => void }).gc;
@@ -43,6 +67,7 @@ async function registration(): Promise<Record<string, number>> {
   const scheduler = new Scheduler({ store, app: 'bench-core-register' });
   scheduler.handle('noop', async () => {});
   const t0 = performance.now();
+  const c0 = cpuMs();
   for (let i = 0; i < REGISTER_JOBS; i++) {
     // Daily crons at varied minutes: distinct expressions, hardly any fire during the measure.
     scheduler.job({
@@ -53,16 +78,27 @@ async function registration(): Promise<Record<string, number>> {
   }
   await scheduler.start();
   const registerMs = performance.now() - t0;
+  const registerCpuMs = cpuMs() - c0;
   const after = memory();
+  // The scheduler idles (heartbeats only); V8's memory reducer gives back what it grew to register.
+  await sleep(IDLE_MS);
+  const idle = memory();
   await scheduler.stop({ timeoutMs: 1000 });
   await store.close();
   return {
     registerJobs: REGISTER_JOBS,
     registerMs: round(registerMs, 1),
+    registerCpuMs: round(registerCpuMs, 1),
     rssBeforeMB: round(before.rssMB, 1),
+    heapBeforeMB: round(before.heapMB, 1),
     rssAfterRegisterMB: round(after.rssMB, 1),
     heapAfterRegisterMB: round(after.heapMB, 1),
-    rssPer1000JobsMB: round(((after.rssMB - before.rssMB) * 1000) / REGISTER_JOBS, 2),
+    rssIdleMB: round(idle.rssMB, 1),
+    heapIdleMB: round(idle.heapMB, 1),
+    jobsRssIdleMB: round(idle.rssMB - before.rssMB, 1),
+    jobsHeapMB: round(idle.heapMB - before.heapMB, 1),
+    rssPer1000JobsMB: round(((idle.rssMB - before.rssMB) * 1000) / REGISTER_JOBS, 2),
+    heapPer1000JobsMB: round(((idle.heapMB - before.heapMB) * 1000) / REGISTER_JOBS, 2),
   };
 }
 
@@ -103,7 +139,14 @@ async function lateness(scenario: 'burst' | 'spread'): Promise<Record<string, nu
   }
   measureFrom = Date.now() + WARMUP_MS;
   stopAt = measureFrom + SECONDS * 1000;
+  while (Date.now() < measureFrom) await sleep(50);
+  const c0 = cpuMs();
+  // How late the event loop itself runs (timers included): the floor under any fire's lateness.
+  const loopDelay = monitorEventLoopDelay({ resolution: 1 });
+  loopDelay.enable();
   while (Date.now() < stopAt + 200) await sleep(50);
+  loopDelay.disable();
+  const cpu = cpuMs() - c0;
   await scheduler.stop({ timeoutMs: 2000 });
   await store.close();
   const expected = FIRE_JOBS * SECONDS;
@@ -113,20 +156,81 @@ async function lateness(scenario: 'burst' | 'spread'): Promise<Record<string, nu
     [`${scenario}LatenessP50Ms`]: percentile(samples, 50),
     [`${scenario}LatenessP99Ms`]: percentile(samples, 99),
     [`${scenario}LatenessMaxMs`]: percentile(samples, 100),
+    // CPU the whole process spent per fire while measuring (less noisy than wall time on a shared machine).
+    [`${scenario}CpuUsPerFire`]: round((cpu * 1000) / Math.max(1, samples.length), 1),
+    [`${scenario}LoopDelayP50Ms`]: round(loopDelay.percentile(50) / 1e6, 1),
+    [`${scenario}LoopDelayP99Ms`]: round(loopDelay.percentile(99) / 1e6, 1),
   };
 }
 
-async function main(): Promise<void> {
-  const metrics: Record<string, number | string> = { ...(await registration()) };
+async function measure(): Promise<CoreResult> {
+  const metrics: Record<string, number | string> = {
+    loader: BUILT ? 'node (esbuild bundle)' : 'tsx',
+    loadAvg1Start: round(loadavg()[0]!, 2),
+    ...(await registration()),
+  };
   console.log(
-    `  registered ${REGISTER_JOBS} cron jobs in ${metrics.registerMs} ms, RSS ${metrics.rssAfterRegisterMB} MB`,
+    `  registered ${REGISTER_JOBS} cron jobs in ${metrics.registerMs} ms, RSS ${metrics.rssAfterRegisterMB} MB, ${metrics.rssIdleMB} MB once idle (${metrics.loader})`,
   );
   Object.assign(metrics, await lateness('burst'));
   console.log(`  burst: p50 ${metrics.burstLatenessP50Ms} ms, p99 ${metrics.burstLatenessP99Ms} ms`);
   Object.assign(metrics, await lateness('spread'));
   console.log(`  spread: p50 ${metrics.spreadLatenessP50Ms} ms, p99 ${metrics.spreadLatenessP99Ms} ms`);
   metrics.seconds = SECONDS;
-  const result: CoreResult = { metrics };
+  metrics.loadAvg1End = round(loadavg()[0]!, 2);
+  return { metrics };
+}
+
+/** Bundles this file with esbuild and runs the bundle under plain node; null when esbuild is missing. */
+async function measureBuilt(): Promise<CoreResult | null> {
+  let esbuild: typeof import('esbuild');
+  try {
+    esbuild = await import('esbuild');
+  } catch {
+    return null;
+  }
+  const here = dirname(fileURLToPath(import.meta.url));
+  const dir = mkdtempSync(join(tmpdir(), 'oasis-bench-core-'));
+  try {
+    const outfile = join(dir, 'core.mjs');
+    await esbuild.build({
+      entryPoints: [fileURLToPath(import.meta.url)],
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      target: 'node20',
+      tsconfig: join(here, '..', '..', 'tsconfig.json'),
+      outfile,
+      // `esbuild` itself stays out: the child never builds.
+      external: ['esbuild'],
+      logLevel: 'warning',
+    });
+    return await new Promise((resolve, reject) => {
+      const child = fork(outfile, ['--built', ...(quick ? ['--quick'] : [])], {
+        execArgv: ['--expose-gc'],
+        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      });
+      let result: CoreResult | null = null;
+      child.on('message', (m: CoreResult) => {
+        result = m;
+      });
+      child.on('error', reject);
+      child.on('exit', (code) =>
+        result ? resolve(result) : reject(new Error(`bundled core benchmark exited with ${code}`)),
+      );
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function main(): Promise<void> {
+  let result: CoreResult | null = null;
+  if (!BUILT && !TSX) {
+    result = await measureBuilt();
+    if (result === null) console.log('  esbuild not found: measuring under tsx');
+  }
+  result ??= await measure();
   if (process.send) process.send(result);
   else console.log(JSON.stringify(result, null, 2));
   // Leave once the message is out; nothing else keeps this process.
