@@ -137,7 +137,23 @@ export interface SpecLimits {
   maxParamsBytes: number;
 }
 
-/** Parses a whole spec into a definition; defaults fill what is absent. */
+/**
+ * The defaults of a definition's nested parts, one frozen instance shared by every definition
+ * that does not set them (a scheduler keeps each declared definition for its life: 10,000 jobs
+ * would otherwise hold 10,000 copies of each).
+ */
+const DEFAULT_PARTS = Object.freeze({
+  schedule: Object.freeze({ kind: 'manual' }) as JobDefinition['schedule'],
+  params: Object.freeze({}) as JobDefinition['params'],
+  routing: Object.freeze({ strategy: 'any' }) as JobDefinition['routing'],
+  retry: Object.freeze(parseRetry(undefined)) as JobDefinition['retry'],
+  list: Object.freeze([]) as unknown as string[],
+});
+
+/**
+ * Parses a whole spec into a definition; defaults fill what is absent. Treat the result as
+ * read-only: the defaults of its nested parts (and cron schedules) are shared, frozen instances.
+ */
 export function parseJobSpec(
   input: unknown,
   limits: SpecLimits = { maxParamsBytes: DEFAULT_MAX_JSON_BYTES },
@@ -149,19 +165,19 @@ export function parseJobSpec(
   const base: JobDefinition = {
     key: checkName(obj.key, 'key'),
     handler: '',
-    schedule: { kind: 'manual' },
-    params: {},
+    schedule: DEFAULT_PARTS.schedule,
+    params: DEFAULT_PARTS.params,
     enabled: true,
-    routing: { strategy: 'any' },
+    routing: DEFAULT_PARTS.routing,
     block: 'serial',
     misfire: 'fire-once',
-    retry: parseRetry(undefined),
+    retry: DEFAULT_PARTS.retry,
     timeoutMs: null,
     shards: 1,
     priority: 0,
     owner: null,
-    alertContacts: [],
-    tags: [],
+    alertContacts: DEFAULT_PARTS.list,
+    tags: DEFAULT_PARTS.list,
     description: null,
   };
   return applyJobPatch(base, obj, limits);

@@ -39,7 +39,8 @@ const CRON_CACHE_MAX = 20_000;
 const cronCache = new Map<string, Cron>();
 
 /**
- * Parses and checks a schedule. Throws `ValidationError` naming `schedule.cron` (rule `cron`)
+ * Parses and checks a schedule (treat it as read-only: cron schedules are shared, frozen
+ * instances). Throws `ValidationError` naming `schedule.cron` (rule `cron`)
  * for a bad pattern, `schedule.tz` (rule `time-zone`) for an unknown zone, `schedule.every` or
  * `schedule.delayAfter` (rule `duration`/`min`) for bad periods, `schedule.at` (rule `time`),
  * or `schedule.<key>` (rule `unknown-key`) for an unknown key.
@@ -127,8 +128,23 @@ function parseCron(pattern: unknown, tz: unknown, field: string, cronField: stri
     });
   }
   if (!firesAtAll(c)) throw new ValidationError(cronField, 'cron', `'${cron}' never fires`);
-  return zone === undefined || zone === 'UTC' ? { kind: 'cron', cron } : { kind: 'cron', cron, tz: zone };
+  const key = `${zone ?? 'UTC'}|${cron}`;
+  let schedule = cronSchedules.get(key);
+  if (schedule === undefined) {
+    schedule = Object.freeze(
+      zone === undefined || zone === 'UTC' ? { kind: 'cron', cron } : { kind: 'cron', cron, tz: zone },
+    );
+    if (cronSchedules.size >= CRON_CACHE_MAX) cronSchedules.clear();
+    cronSchedules.set(key, schedule);
+  }
+  return schedule;
 }
+
+/**
+ * Parsed cron schedules, one frozen instance per (zone, pattern): jobs declared with the same
+ * cron share it (and its pattern string) instead of each holding a copy.
+ */
+const cronSchedules = new Map<string, Schedule>();
 
 /** True for a time zone name that this runtime's Intl knows. */
 export function isTimeZone(tz: string): boolean {

@@ -400,6 +400,7 @@ export class MemoryStore implements Store {
       const next = queue.waiting.peek();
       if (next !== undefined && (best === null || next.dueAt < best)) best = next.dueAt;
       // Due runs left unclaimed (blocked serial jobs, or no free slot): few, so a scan.
+      if (queue.ready.size === 0) continue;
       for (const r of queue.ready.values()) if (best === null || r.dueAt < best) best = r.dueAt;
     }
     return best;
@@ -1303,13 +1304,13 @@ function storedJob(d: JobDraft, version: number, createdAt: number, updatedAt: n
     app: d.app,
     key: d.key,
     handler: d.handler,
-    schedule: copyJson(d.schedule),
-    params: copyJson(d.params),
+    schedule: interned(d.schedule),
+    params: isEmptyObject(d.params) ? NO_PARAMS : copyJson(d.params),
     enabled: d.enabled,
-    routing: copyJson(d.routing),
+    routing: interned(d.routing),
     block: d.block,
     misfire: d.misfire,
-    retry: copyJson(d.retry),
+    retry: interned(d.retry),
     timeoutMs: d.timeoutMs,
     shards: d.shards,
     priority: d.priority,
@@ -1329,6 +1330,40 @@ function storedJob(d: JobDraft, version: number, createdAt: number, updatedAt: n
 
 /** The empty list every stored job without tags or contacts shares (hand-outs get their own copy). */
 const NO_STRINGS: string[] = Object.freeze([]) as unknown as string[];
+/** The empty params every stored job without params shares. */
+const NO_PARAMS: JsonValue = Object.freeze({}) as JsonValue;
+
+function isEmptyObject(value: JsonValue): boolean {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return false;
+  for (const _ in value) return false;
+  return true;
+}
+
+/**
+ * Stored jobs' schedules, routings and retry policies are small and mostly the same few values:
+ * one frozen instance of each distinct value is shared by every job that holds it (records are
+ * copied whenever they are handed out, and the store never changes these parts in place). The
+ * table stops growing at `INTERN_MAX` values; beyond, values are copied as they come.
+ */
+const internTable = new Map<string, unknown>();
+const INTERN_MAX = 10_000;
+
+function interned<T extends object>(value: T): T {
+  const key = JSON.stringify(value);
+  const known = internTable.get(key);
+  if (known !== undefined) return known as T;
+  const copy = deepFreeze(copyJson(value));
+  if (internTable.size < INTERN_MAX) internTable.set(key, copy);
+  return copy;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object') {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}
 
 /** JSON text of a snapshot; `null` (most `before`s) as the one shared literal. */
 function jsonText(value: JsonValue | undefined): string {
