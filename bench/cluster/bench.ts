@@ -1,17 +1,7 @@
 /**
- * Issue 5's cluster benchmarks, a standalone script (not part of `bench/run.ts`):
- *
- *   npx tsx --tsconfig ../tsconfig.json cluster/run.ts [options]      (from bench/)
- *
- *   --only a,b        failover, leader, idle, scale, peers (default all; `leader` runs with `failover`)
- *   --stores a,b      redis, postgres (default both)
- *   --reps N          repetitions of each failover measure (default 5; the median is reported)
- *   --idle-seconds N  the idle window (default 20)
- *   --scale-nodes N   nodes of the scale run (default 100: N − 10 in this process, 10 in a child)
- *   --scale-seconds N the scale run's steady window (default 60)
- *   --peer-reps N     repetitions of each peer (default 3)
- *
- * Prints each figure as it comes and writes every sample as JSON to bench/results/cluster-*.json.
+ * Issue 5's cluster benchmarks, started by `run.ts` (which snapshots the engine's sources first).
+ * The options are described in `run.ts`. Prints each figure as it comes and writes every sample
+ * as JSON to bench/results/cluster-*.json.
  */
 import { execSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -44,6 +34,7 @@ async function main(): Promise<void> {
       'scale-nodes': { type: 'string' },
       'scale-seconds': { type: 'string' },
       'peer-reps': { type: 'string' },
+      'no-snapshot': { type: 'boolean' },
     },
   });
   const only = new Set((values.only ?? 'failover,idle,scale,peers').split(',').map((s) => s.trim()));
@@ -59,8 +50,13 @@ async function main(): Promise<void> {
   const startedAt = new Date();
   const commit = execSync('git log --oneline -1', { cwd: REPO_DIR }).toString().trim();
   const dirty = execSync('git status --short packages', { cwd: REPO_DIR }).toString().trim();
+  // What is measured is the engine in the working tree: its last commit and what is uncommitted.
+  const packagesCommit = execSync('git log --oneline -1 -- packages', { cwd: REPO_DIR }).toString().trim();
+  const packagesDiffStat = execSync('git diff --stat packages', { cwd: REPO_DIR }).toString().trim();
+  log(`HEAD ${commit}; packages/ last changed in ${packagesCommit}`);
+  if (dirty) log(`uncommitted in packages/:\n${dirty}`);
   log(
-    `commit ${commit}${dirty ? ' (+ uncommitted changes in packages/)' : ''}; load ${loadavg()
+    `load average ${loadavg()
       .map((l) => l.toFixed(2))
       .join(' ')}`,
   );
@@ -68,8 +64,11 @@ async function main(): Promise<void> {
   const out: Record<string, unknown> = {
     startedAt: startedAt.toISOString(),
     command: `npx tsx --tsconfig ../tsconfig.json cluster/run.ts ${process.argv.slice(2).join(' ')}`.trim(),
+    snapshot: process.env.OASIS_BENCH_SNAPSHOT ?? null,
     commit,
+    packagesCommit,
     packagesDirty: dirty.split('\n').filter(Boolean),
+    packagesDiffStat,
     machine: {
       node: process.version,
       cpus: cpus().length,
