@@ -10,7 +10,9 @@
  *
  * Options: `--stores a,b` (postgres, redis, sqlite), `--duration S` (10), `--connections N` (50),
  * `--warmup S` (2), `--count N` and `--tag NAME` (the seed, as in bench/listing), `--routes a,b`
- * (list, detail, dashboard). A store that is not seeded yet is seeded first (slow).
+ * (list, detail, dashboard), `--dashboard-cache-ms N` (the handler's `dashboardCacheMs`; default
+ * its own, 1000; 0: every dashboard request reads the store, concurrent ones still share a read).
+ * A store that is not seeded yet is seeded first (slow).
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -45,8 +47,16 @@ export interface RouteFigures {
 }
 
 /** Starts the admin server for a seeded place in a child process; resolves with it and its port. */
-export async function startServer(place: SeedPlace): Promise<{ child: ChildProcess; port: number }> {
-  const args: ServerArgs = { kind: place.kind, prefix: place.prefix, config: place.config };
+export async function startServer(
+  place: SeedPlace,
+  dashboardCacheMs?: number,
+): Promise<{ child: ChildProcess; port: number }> {
+  const args: ServerArgs = {
+    kind: place.kind,
+    prefix: place.prefix,
+    config: place.config,
+    ...(dashboardCacheMs === undefined ? {} : { dashboardCacheMs }),
+  };
   const child = fork(join(import.meta.dirname, 'server.ts'), [JSON.stringify(args)], {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
@@ -186,6 +196,8 @@ function parseArgs(argv: string[]) {
     count: Number(value('--count') ?? 1_000_000),
     days: Number(value('--days') ?? 30),
     tag: value('--tag') ?? 'bench1m',
+    dashboardCacheMs:
+      value('--dashboard-cache-ms') === undefined ? undefined : Number(value('--dashboard-cache-ms')),
   };
 }
 
@@ -200,7 +212,7 @@ async function main(): Promise<void> {
   for (const kind of args.stores) {
     const place = placeOf(kind, args);
     const seed = await ensureSeed(place);
-    const { child, port } = await startServer(place);
+    const { child, port } = await startServer(place, args.dashboardCacheMs);
     try {
       const ids = await collectIds(port, seed);
       console.log(`${kind}: server on port ${port}, ${ids.length} run ids to ask for`);

@@ -20,6 +20,8 @@ export interface ServerArgs {
   kind: SeedKind;
   prefix: string;
   config: BenchConfig;
+  /** The admin handler's `dashboardCacheMs` (its default when absent). */
+  dashboardCacheMs?: number;
 }
 
 async function main(): Promise<void> {
@@ -34,7 +36,13 @@ async function main(): Promise<void> {
   const scheduler = new Scheduler({ store, app: SEED_APP, nodeId: `admin-bench-${process.pid}` });
   const app = express();
   app.disable('x-powered-by');
-  app.use('/admin', expressAdmin(scheduler, { auth: 'none' }));
+  app.use(
+    '/admin',
+    expressAdmin(scheduler, {
+      auth: 'none',
+      ...(args.dashboardCacheMs === undefined ? {} : { dashboardCacheMs: args.dashboardCacheMs }),
+    }),
+  );
   const server = app.listen(0, '127.0.0.1', () => {
     const { port } = server.address() as AddressInfo;
     process.send?.({ port });
