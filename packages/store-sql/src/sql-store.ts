@@ -1290,7 +1290,9 @@ export class SqlStore implements Store {
       .selectAll('r')
       .where('r.app', '=', request.app)
       .where('r.state', '=', 'pending')
-      .where('r.due_at', '<=', c.now)
+      // SQLite (no statistics) would range-scan runs_claim on due_at and sort every due run;
+      // a unary plus keeps due_at out of the index choice, so it walks runs_claim_order in order
+      .where(this.#d.name === 'sqlite' ? sql`+${sql.ref('r.due_at')}` : 'r.due_at', '<=', c.now)
       .where('r.handler', 'in', request.handlers)
       .where((eb) => eb.or([eb('r.target_node', 'is', null), eb('r.target_node', '=', request.nodeId)]))
       .where((eb) =>
