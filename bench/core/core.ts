@@ -7,7 +7,9 @@
  *    registering) and after 10 s idle (V8's memory reducer has shrunk it, as in a server).
  * 2. Fire lateness at 1,000 fires per second, handler start minus the run's `scheduledFor`:
  *    - `burst`: 1,000 jobs on the 1-second cron `* * * * * *`, all due at each second;
- *    - `spread`: 1,000 jobs `every: 1s`, created about 1 ms apart, so fires spread over each second.
+ *    - `spread`: 1,000 jobs `every: 1s`, created about 1 ms apart, so fires spread over each second;
+ *    - `ahead`: 1,000 one-off runs enqueued ~0.6 s before the whole second they are due at: the
+ *      instant's cost without firing (what firing ahead of time would leave).
  *    Each runs for `seconds` (10 s, 3 s with --quick); the first second is a warm-up and not
  *    counted. Goal: p99 under 10 ms.
  *
@@ -102,8 +104,13 @@ async function registration(): Promise<Record<string, number>> {
   };
 }
 
-/** Fire lateness of one scenario. */
-async function lateness(scenario: 'burst' | 'spread'): Promise<Record<string, number>> {
+/**
+ * Fire lateness of one scenario. `ahead` is not a fire of jobs: 1,000 one-off runs enqueued each
+ * second with `runAt` the next whole second, at least ~0.6 s before it, so that at the instant
+ * only claiming and starting remain: what a fire loop that materialized runs ahead of their time
+ * would leave (its CPU per fire includes the enqueues).
+ */
+async function lateness(scenario: 'burst' | 'spread' | 'ahead'): Promise<Record<string, number>> {
   const store = new MemoryStore();
   // Enough slots that concurrency is not what limits a second's 1,000 fires.
   const scheduler = new Scheduler({ store, app: `bench-core-${scenario}`, concurrency: FIRE_JOBS });
@@ -124,6 +131,8 @@ async function lateness(scenario: 'burst' | 'spread'): Promise<Record<string, nu
       });
     }
     await scheduler.start();
+  } else if (scenario === 'ahead') {
+    await scheduler.start();
   } else {
     await scheduler.start();
     // `every` is aligned on the first fire, one period after creation: create them ~1 ms apart.
@@ -139,6 +148,15 @@ async function lateness(scenario: 'burst' | 'spread'): Promise<Record<string, nu
   }
   measureFrom = Date.now() + WARMUP_MS;
   stopAt = measureFrom + SECONDS * 1000;
+  let feeding = scenario === 'ahead';
+  const feeder = (async () => {
+    let next = Math.ceil((Date.now() + 600) / 1000) * 1000;
+    while (feeding) {
+      for (let i = 0; i < FIRE_JOBS; i++) await scheduler.enqueue('noop', {}, { runAt: next });
+      next += 1000;
+      while (feeding && Date.now() < next - 600) await sleep(10);
+    }
+  })();
   while (Date.now() < measureFrom) await sleep(50);
   const c0 = cpuMs();
   // How late the event loop itself runs (timers included): the floor under any fire's lateness.
@@ -147,6 +165,8 @@ async function lateness(scenario: 'burst' | 'spread'): Promise<Record<string, nu
   while (Date.now() < stopAt + 200) await sleep(50);
   loopDelay.disable();
   const cpu = cpuMs() - c0;
+  feeding = false;
+  await feeder;
   await scheduler.stop({ timeoutMs: 2000 });
   await store.close();
   const expected = FIRE_JOBS * SECONDS;
@@ -176,6 +196,8 @@ async function measure(): Promise<CoreResult> {
   console.log(`  burst: p50 ${metrics.burstLatenessP50Ms} ms, p99 ${metrics.burstLatenessP99Ms} ms`);
   Object.assign(metrics, await lateness('spread'));
   console.log(`  spread: p50 ${metrics.spreadLatenessP50Ms} ms, p99 ${metrics.spreadLatenessP99Ms} ms`);
+  Object.assign(metrics, await lateness('ahead'));
+  console.log(`  ahead: p50 ${metrics.aheadLatenessP50Ms} ms, p99 ${metrics.aheadLatenessP99Ms} ms`);
   metrics.seconds = SECONDS;
   metrics.loadAvg1End = round(loadavg()[0]!, 2);
   return { metrics };
