@@ -55,6 +55,8 @@ import * as v from './validate';
 export class RuntimeStore implements Store {
   readonly #store: Store;
   #initPromise: Promise<void> | null = null;
+  /** True once `init()` has succeeded. */
+  #ready = false;
   #closePromise: Promise<void> | null = null;
   readonly #unsubscribers = new Set<() => void>();
 
@@ -87,10 +89,15 @@ export class RuntimeStore implements Store {
   init(): Promise<void> {
     if (this.#closePromise) return Promise.reject(new StoreClosedError('init'));
     if (!this.#initPromise) {
-      this.#initPromise = this.#store.init().catch((err: unknown) => {
-        this.#initPromise = null;
-        throw wrapError(this.#store.name, 'init', err);
-      });
+      this.#initPromise = this.#store.init().then(
+        () => {
+          this.#ready = true;
+        },
+        (err: unknown) => {
+          this.#initPromise = null;
+          throw wrapError(this.#store.name, 'init', err);
+        },
+      );
     }
     return this.#initPromise;
   }
@@ -546,8 +553,11 @@ export class RuntimeStore implements Store {
   async #call<T>(method: string, check: () => void, run: () => Promise<T>): Promise<T> {
     if (this.#closePromise) throw new StoreClosedError(method);
     check();
-    await this.init();
-    if (this.#closePromise) throw new StoreClosedError(method);
+    // Once init has succeeded, calls skip awaiting its settled promise (a hop on every store call).
+    if (!this.#ready) {
+      await this.init();
+      if (this.#closePromise) throw new StoreClosedError(method);
+    }
     try {
       return await run();
     } catch (err) {
