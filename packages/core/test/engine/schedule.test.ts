@@ -187,3 +187,33 @@ describe('zoned cron fast path', () => {
     expect(nextFireAfter(b, 0, t)).toBe(nextFireAfter(a, 0, t));
   });
 });
+
+describe('cron next times are remembered per pattern', () => {
+  it('answers as croner does when jobs of the same pattern, zoned or not, ask in any order', async () => {
+    const { Cron } = await import('croner');
+    const pattern = '0 */7 * * * *';
+    const utc = parseSchedule({ cron: pattern });
+    const paris = parseSchedule({ cron: pattern, tz: 'Europe/Paris' });
+    const kolkata = parseSchedule({ cron: pattern, tz: 'Asia/Kolkata' });
+    const times = [at('2030-06-01T10:00:00Z'), at('2030-06-01T10:03:00Z'), at('2030-06-01T10:00:00Z')];
+    for (const t of [...times, ...times.reverse()]) {
+      for (const [s, tz] of [
+        [utc, undefined],
+        [paris, 'Europe/Paris'],
+        [kolkata, 'Asia/Kolkata'],
+        [utc, undefined],
+      ] as const) {
+        const croner = new Cron(pattern, { ...(tz ? { timezone: tz } : { utcOffset: 0 }), paused: true });
+        expect(nextFireAfter(s, 0, t)).toBe(croner.nextRun(new Date(t))?.getTime() ?? null);
+      }
+    }
+  });
+
+  it('parsed cron schedules of one pattern are one shared, frozen value', () => {
+    const a = parseSchedule({ cron: '0 5 * * *', tz: 'Europe/Paris' });
+    const b = parseSchedule({ cron: '0  5 * * *', tz: 'Europe/Paris' });
+    expect(b).toBe(a);
+    expect(Object.isFrozen(a)).toBe(true);
+    expect(parseSchedule({ cron: '0 5 * * *' })).not.toBe(a);
+  });
+});
