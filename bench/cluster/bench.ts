@@ -14,7 +14,12 @@ import { BENCH_DIR, REPO_DIR } from '../lib/paths';
 import { fmt, table } from '../lib/report';
 import { checkServers } from '../lib/servers';
 import { median } from '../lib/stats';
-import { type FailoverResult, runFailover } from './failover';
+import {
+  type FailoverResult,
+  type LeaderVictimSample,
+  runFailover,
+  runLeaderVictimFailover,
+} from './failover';
 import { type IdleKind, type IdleResult, runIdle } from './idle';
 import { type PeerResult, type PeerSystem, runPeer } from './peers';
 import { killAll } from './procs';
@@ -109,6 +114,34 @@ async function main(): Promise<void> {
     for (const r of results)
       if (r.engineErrors.length > 0)
         log(`${r.kind} engine errors: ${r.engineErrors.slice(0, 5).join(' | ')}`);
+  }
+
+  if (only.has('leader-victim')) {
+    const results: Array<{ kind: OasisStoreKind; samples: LeaderVictimSample[] }> = [];
+    for (const kind of stores) {
+      log(`\nFailover when the node running the task is the leader, on ${kind} (${reps})`);
+      results.push({ kind, samples: await runLeaderVictimFailover(kind, config, reps, log) });
+    }
+    out.leaderVictim = results;
+    log('');
+    log(
+      table(
+        [
+          'store',
+          'failover ms (median)',
+          'each run',
+          'new leader after ms (median)',
+          'lost after ms (median)',
+        ],
+        results.map((r) => [
+          r.kind,
+          fmt(median(r.samples.map((s) => s.failoverMs))),
+          r.samples.map((s) => fmt(s.failoverMs)).join(', '),
+          fmt(median(r.samples.flatMap((s) => (s.leaderMs === null ? [] : [s.leaderMs])))),
+          fmt(median(r.samples.flatMap((s) => (s.lostAfterMs === null ? [] : [s.lostAfterMs])))),
+        ]),
+      ),
+    );
   }
 
   if (only.has('idle')) {

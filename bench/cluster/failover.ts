@@ -212,3 +212,98 @@ export async function runFailover(
   }
   return result;
 }
+
+/** One repetition of the worst case: the node running the task is also the leader. */
+export interface LeaderVictimSample {
+  /** kill -9 of the leader running the task → the retry's handler starts on a survivor, ms. */
+  failoverMs: number;
+  /** kill -9 → another node leads, ms. */
+  leaderMs: number | null;
+  lostAfterMs: number | null;
+  /** Tasks enqueued (and cancelled) until one started on the leader. */
+  tries: number;
+  loadAvg1: number;
+}
+
+/**
+ * The worst case of failover: three node processes that all have the `long` handler; a task is
+ * enqueued (and cancelled again) until one starts on the node holding the lease; 1 s later that
+ * node is killed -9. The reap that marks the run lost now waits for a new leader first.
+ */
+export async function runLeaderVictimFailover(
+  kind: OasisStoreKind,
+  config: BenchConfig,
+  reps: number,
+  log: (line: string) => void,
+): Promise<LeaderVictimSample[]> {
+  const runId = `fo${Date.now().toString(36)}`;
+  const place: StorePlace = { kind, runId, config };
+  const app = `bench_${runId}`;
+  await cleanupStore(place);
+  const store = await openStore(place, true);
+  const admin = new Scheduler({ store, app, remoteHandlers: '*', keepAlive: false });
+  const cluster = new OasisCluster(place, app);
+  const samples: LeaderVictimSample[] = [];
+  try {
+    await Promise.all(['P', 'Q', 'R'].map((role) => cluster.startNode(role, true)));
+    await sleep(2_000);
+    for (let rep = 0; rep < reps; rep++) {
+      let tries = 0;
+      let hit: { child: Child; runId: string } | null = null;
+      while (hit === null) {
+        if (++tries > 30) throw new Error('no task started on the leader in 30 tries');
+        const lead = await leaderOf(store, app);
+        const run = await admin.enqueue('long', {}, { retry: { maxAttempts: 3, jitter: 0 } });
+        const first = await cluster.waitAny(
+          'started',
+          (m) => m.runId === run.id,
+          'the task to start',
+          30_000,
+        );
+        if (
+          lead !== null &&
+          first.child.name === lead.nodeId &&
+          (await leaderOf(store, app))?.nodeId === lead.nodeId
+        ) {
+          hit = { child: first.child, runId: run.id };
+        } else {
+          await admin.cancel(run.id).catch(() => {});
+          await sleep(300);
+        }
+      }
+      await sleep(1_000);
+      const loadAvg1 = loadavg()[0] ?? 0;
+      const killAt = Date.now();
+      await hit.child.kill();
+      const again = await cluster.waitAny(
+        'started',
+        (m) => m.attempt === 2 && (m.at as number) >= killAt,
+        'the retry to start on a survivor',
+        60_000,
+      );
+      const led = cluster.findAny('leader', (m) => m.isLeader === true && (m.at as number) >= killAt);
+      const lost = await store.getRun(hit.runId);
+      const sample: LeaderVictimSample = {
+        failoverMs: (again.m.at as number) - killAt,
+        leaderMs: led ? (led.m.at as number) - killAt : null,
+        lostAfterMs: lost?.finishedAt != null ? lost.finishedAt - killAt : null,
+        tries,
+        loadAvg1,
+      };
+      samples.push(sample);
+      log(
+        `  ${kind} leader-victim failover ${rep + 1}/${reps}: ${sample.failoverMs} ms (new leader after ${sample.leaderMs} ms, lost after ${sample.lostAfterMs} ms; ${hit.child.name} → ${again.child.name}, ${tries} tries)`,
+      );
+      await admin.cancel(String(again.m.runId)).catch(() => {});
+      await cluster.startNode(hit.child.name.replace(/\d+$/, ''), true);
+      await sleep(2_000);
+    }
+  } finally {
+    const errors = cluster.engineErrors();
+    if (errors.length > 0) log(`  ${kind} engine errors: ${errors.slice(0, 5).join(' | ')}`);
+    await cluster.shutdown();
+    await store.close().catch(() => {});
+    await cleanupStore(place).catch((err: unknown) => console.error('cleanup:', err));
+  }
+  return samples;
+}

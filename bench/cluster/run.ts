@@ -3,7 +3,8 @@
  *
  *   npx tsx --tsconfig ../tsconfig.json cluster/run.ts [options]      (from bench/)
  *
- *   --only a,b        failover, leader, idle, scale, peers (default all; `leader` runs with `failover`)
+ *   --only a,b        failover, leader, idle, scale, peers, leader-victim (default all but leader-victim;
+ *                     `leader` runs with `failover`)
  *   --stores a,b      redis, postgres (default both)
  *   --reps N          repetitions of each failover measure (default 5; the median is reported)
  *   --idle-seconds N  the idle window (default 20)
