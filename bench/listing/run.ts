@@ -129,7 +129,13 @@ export function randomFilter(random: () => number, seed: SeedInfo, windows = WIN
 }
 
 /** Measures the listing operations on one seeded store; returns one figure per operation. */
-export async function measure(store: Store, seed: SeedInfo, iterations: number): Promise<OpFigures[]> {
+export async function measure(
+  store: Store,
+  seed: SeedInfo,
+  iterations: number,
+  /** A store's hourly totals over every job, when it has them (store-sql's `getHourlyTotals`). */
+  hourlyTotals?: (query: { app: string; from: number; to: number }) => Promise<unknown[]>,
+): Promise<OpFigures[]> {
   const random = rng(42);
   const samples = new Map<string, number[]>();
   const items = new Map<string, number[]>();
@@ -184,6 +190,14 @@ export async function measure(store: Store, seed: SeedInfo, iterations: number):
       () => store.getStats({ app: SEED_APP, from: statsTo - DAY, to: statsTo }),
       (b) => b.length,
     );
+    if (hourlyTotals) {
+      await time(
+        'hourly totals 24 h (proposed dashboard read)',
+        rec,
+        () => hourlyTotals({ app: SEED_APP, from: statsTo - DAY, to: statsTo }),
+        (b) => b.length,
+      );
+    }
     await time('countRuns pending+running', rec, () => store.countRuns(SEED_APP, ['pending', 'running']));
     await time(
       'newest page, no filter (50)',
@@ -220,10 +234,14 @@ async function main(): Promise<void> {
     const place = placeOf(kind, args);
     const seed = await ensureSeed(place);
     if (args.seedOnly) continue;
-    const store = wrapStore(await openSeedStore(place));
+    const raw = await openSeedStore(place);
+    const store = wrapStore(raw);
+    const totals = (
+      raw as { getHourlyTotals?: (q: { app: string; from: number; to: number }) => Promise<unknown[]> }
+    ).getHourlyTotals;
     try {
       console.log(`${kind}: measuring ${args.iterations} iterations`);
-      const figs = await measure(store, seed, args.iterations);
+      const figs = await measure(store, seed, args.iterations, totals?.bind(raw));
       (report.stores as Record<string, unknown>)[kind] = { seed, figures: figs };
       console.log(
         `\n${kind} — ${seed.runs} runs, ${args.days} days, ${new Date().toISOString()}, node ${process.version}`,
