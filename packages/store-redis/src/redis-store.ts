@@ -60,7 +60,7 @@ import {
 } from './codec';
 import { refusalOf, toOasisError } from './errors';
 import { RedisKeys } from './keys';
-import { type CompleteArgs, LuaSteps, type ScanReply } from './scripts';
+import { type CompleteArgs, type CompleteReply, LuaSteps, type ScanReply } from './scripts';
 
 /** Options of `RedisStore`. Give one of `url`, `redis` or `client` (default: `redis://127.0.0.1:6379`). */
 export interface RedisStoreOptions {
@@ -465,9 +465,15 @@ export class RedisStore implements Store {
       ]);
     });
     for (const [app, group] of byApp) {
-      const replies = await this.#call(operation, () =>
-        this.#lua.completeRuns(this.#keys.base(app), group.args),
-      );
+      // One step per app; beyond maxBatch (only without core's guard) one step per maxBatch
+      // requests, so the script's multi-member commands stay within Lua's unpack limit.
+      const replies: CompleteReply[] = [];
+      for (let from = 0; from < group.args.length; from += STORE_LIMITS.maxBatch) {
+        const args = group.args.slice(from, from + STORE_LIMITS.maxBatch);
+        replies.push(
+          ...(await this.#call(operation, () => this.#lua.completeRuns(this.#keys.base(app), args))),
+        );
+      }
       replies.forEach((reply, j) => {
         items[group.indexes[j]!] =
           reply[0] === '1'
