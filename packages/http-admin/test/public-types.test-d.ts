@@ -1,5 +1,5 @@
 // The public types of @oasis/http-admin, pinned: an accidental API change fails `tsc`.
-import type { Scheduler } from '@oasis/core';
+import type { RunRecord, Scheduler } from '@oasis/core';
 import {
   type AdminErrorBody,
   type AdminHandler,
@@ -9,6 +9,9 @@ import {
   type AdminResponse,
   type AdminRole,
   createAdminHandler,
+  type Dashboard,
+  type RunSummary,
+  summarizeRun,
 } from '@oasis/http-admin';
 import { type ExpressAdminOptions, expressAdmin } from '@oasis/http-admin/express';
 import { type FastifyAdminOptions, fastifyAdmin } from '@oasis/http-admin/fastify';
@@ -31,3 +34,10 @@ expectTypeOf<NonNullable<FastifyAdminOptions['authorize']>>()
   .toEqualTypeOf<AdminRequest<FastifyRequest>>();
 expectTypeOf<AdminErrorBody['error']['field']>().toEqualTypeOf<string | null>();
 expectTypeOf<AdminOptions['auth']>().toEqualTypeOf<'none' | undefined>();
+expectTypeOf<AdminOptions['dashboardCacheMs']>().toEqualTypeOf<number | undefined>();
+expectTypeOf<AdminOptions['clock']>().toEqualTypeOf<{ now(): number } | undefined>();
+expectTypeOf(summarizeRun).parameters.toEqualTypeOf<[RunRecord]>();
+expectTypeOf(summarizeRun).returns.toEqualTypeOf<RunSummary>();
+expectTypeOf<keyof RunSummary>().toEqualTypeOf<Exclude<keyof RunRecord, 'params' | 'result'>>();
+expectTypeOf<RunSummary['error']>().toEqualTypeOf<{ name: string; message: string } | null>();
+expectTypeOf<Dashboard['recentRuns']>().toEqualTypeOf<RunSummary[]>();
