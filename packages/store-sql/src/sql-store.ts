@@ -438,13 +438,19 @@ export class SqlStore implements Store {
           const c: Ctx = { trx, now: await this.#nowOf(trx), events: new Map(), stats: new Map() };
           ctx = c;
           const r = await fn(c);
-          if (c.stats.size > 0) await this.#d.upsertStats(trx, this.#t.stats, withTotals(c.stats.values()));
+          const deltas = c.stats.size > 0 ? withTotals(c.stats.values()) : [];
           if (c.events.size > 0 && this.#d.eventLog) await this.#logEvents(c);
-          if (c.events.size > 0 && this.#d.notify) {
-            const payloads = [...c.events.values()].map((e) =>
-              JSON.stringify({ type: e.type, app: e.app, source: PROCESS_ID }),
-            );
-            await this.#d.notify(trx, this.#t.channel, payloads);
+          const payloads =
+            c.events.size > 0 && this.#d.notify
+              ? [...c.events.values()].map((e) =>
+                  JSON.stringify({ type: e.type, app: e.app, source: PROCESS_ID }),
+                )
+              : [];
+          if (deltas.length > 0 && payloads.length > 0 && this.#d.upsertStatsAndNotify) {
+            await this.#d.upsertStatsAndNotify(trx, this.#t.stats, deltas, this.#t.channel, payloads);
+          } else {
+            if (deltas.length > 0) await this.#d.upsertStats(trx, this.#t.stats, deltas);
+            if (payloads.length > 0) await this.#d.notify!(trx, this.#t.channel, payloads);
           }
           return r;
         });

@@ -2,7 +2,7 @@ import { Kysely, PostgresDialect, sql } from 'kysely';
 import type { Client as PgClient, Pool as PgPool, PoolConfig } from 'pg';
 import type { PostgresStoreOptions } from '../options';
 import type { Db, SqlDialect, StatsDelta, Trx } from './dialect';
-import { upsertStatsOnConflict } from './shared';
+import { statsUpsertQuery, upsertStatsOnConflict } from './shared';
 
 type PgModule = typeof import('pg');
 
@@ -110,11 +110,29 @@ export class PostgresSqlDialect implements SqlDialect {
     return upsertStatsOnConflict(trx, table, deltas, 'GREATEST');
   }
 
-  /** `SELECT pg_notify(…)` in the transaction: delivered when it commits, dropped if it rolls back. */
+  /**
+   * `SELECT pg_notify(…)` for every payload, in one statement of the transaction: delivered when
+   * it commits, dropped if it rolls back.
+   */
   async notify(trx: Trx, channel: string, payloads: string[]): Promise<void> {
-    for (const payload of payloads) {
-      await sql`select pg_notify(${channel}, ${payload})`.execute(trx);
-    }
+    if (payloads.length === 0) return;
+    await sql`select pg_notify(${channel}, p) from unnest(${payloads}::text[]) as p`.execute(trx);
+  }
+
+  /** `WITH s AS (INSERT … ON CONFLICT …) SELECT pg_notify(…)`: the upsert always runs whole. */
+  async upsertStatsAndNotify(
+    trx: Trx,
+    table: string,
+    deltas: StatsDelta[],
+    channel: string,
+    payloads: string[],
+  ): Promise<void> {
+    if (deltas.length === 0) return this.notify(trx, channel, payloads);
+    if (payloads.length === 0) return this.upsertStats(trx, table, deltas);
+    const upsert = statsUpsertQuery(trx, table, deltas, 'GREATEST');
+    await sql`with s as (${upsert}) select pg_notify(${channel}, p) from unnest(${payloads}::text[]) as p`.execute(
+      trx,
+    );
   }
 
   /** `LISTEN` on a dedicated client that reconnects with backoff (100 ms doubling to 5 s). */

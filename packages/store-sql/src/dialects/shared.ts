@@ -32,9 +32,20 @@ export const STATS_COUNTERS = [
 ] as const;
 
 /**
- * `INSERT … ON CONFLICT (app, job_key, hour) DO UPDATE` adding the counters: PostgreSQL and
- * SQLite spell it the same but for the two-argument max (`GREATEST` / `MAX`).
+ * `INSERT … ON CONFLICT (app, job_key, hour) DO UPDATE` adding the counters, not executed:
+ * PostgreSQL and SQLite spell it the same but for the two-argument max (`GREATEST` / `MAX`).
  */
+export function statsUpsertQuery(trx: Trx, table: string, deltas: StatsDelta[], maxFn: 'GREATEST' | 'MAX') {
+  const set: Record<string, unknown> = {};
+  for (const c of STATS_COUNTERS) set[c] = sql`${sql.ref(`${table}.${c}`)} + excluded.${sql.ref(c)}`;
+  set.max_duration_ms = sql`${sql.raw(maxFn)}(${sql.ref(`${table}.max_duration_ms`)}, excluded.max_duration_ms)`;
+  return trx
+    .insertInto(table)
+    .values(deltas.map(statsRow))
+    .onConflict((oc) => oc.columns(['app', 'job_key', 'hour']).doUpdateSet(set));
+}
+
+/** Runs `statsUpsertQuery`. */
 export async function upsertStatsOnConflict(
   trx: Trx,
   table: string,
@@ -42,12 +53,5 @@ export async function upsertStatsOnConflict(
   maxFn: 'GREATEST' | 'MAX',
 ): Promise<void> {
   if (deltas.length === 0) return;
-  const set: Record<string, unknown> = {};
-  for (const c of STATS_COUNTERS) set[c] = sql`${sql.ref(`${table}.${c}`)} + excluded.${sql.ref(c)}`;
-  set.max_duration_ms = sql`${sql.raw(maxFn)}(${sql.ref(`${table}.max_duration_ms`)}, excluded.max_duration_ms)`;
-  await trx
-    .insertInto(table)
-    .values(deltas.map(statsRow))
-    .onConflict((oc) => oc.columns(['app', 'job_key', 'hour']).doUpdateSet(set))
-    .execute();
+  await statsUpsertQuery(trx, table, deltas, maxFn).execute();
 }
