@@ -32,9 +32,11 @@ export function fireIdempotencyKey(jobKey: string, scheduledFor: number, slot: n
 }
 
 /**
- * Plans the fire of `job` (whose `nextFireAt` is due) at store time `now`.
- * - On time (at most `misfireThresholdMs` late): the runs of `nextFireAt`; the next fire time
- *   follows it (a cron or `every` still behind catches up fire by fire).
+ * Plans the fire of `job` (whose `nextFireAt` is due, or ahead of `now` when the engine fires
+ * ahead) at store time `now`.
+ * - On time (at most `misfireThresholdMs` late, or still to come): the runs of `nextFireAt`, due
+ *   at that time (`dueAt`), so that a fire planned ahead is not claimable before it; the next
+ *   fire time follows it (a cron or `every` still behind catches up fire by fire).
  * - Late: the misfire policy over every fire time in [nextFireAt, now]: `skip` records one
  *   skipped run saying how many were missed; `fire-once` makes one run (trigger `misfire`) for
  *   the latest missed time; `fire-all` makes one run per missed time up to `maxCatchUp` and one

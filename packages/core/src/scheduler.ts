@@ -89,6 +89,19 @@ export interface SchedulerOptions {
   misfireThreshold?: Duration;
   /** `fire-all` catch-up bound per misfire (default 100). */
   maxCatchUp?: number;
+  /**
+   * How far ahead of its time a fire is materialized (default `'500ms'`, at most `'60s'`; 0
+   * materializes each fire at its time). The fire loop wakes when the next fire is half this
+   * window away, reads the jobs due within the whole window and inserts their runs early, with
+   * `dueAt` = the fire time, so that at the instant only claiming and starting remain and fires
+   * close together share one store step. No run starts before its scheduled time (claims use the
+   * store's clock).
+   * Jobs with the `skip` or `replace` block strategy are still fired at their time (the strategy
+   * looks at the job's runs when the run is inserted). A fire already materialized within the
+   * window runs unless cancelled: deleting the job cancels it, disabling the job or changing its
+   * schedule does not (cancel the pending run if it must not run).
+   */
+  fireAhead?: Duration;
   /** Max params size, JSON bytes (default 64 KiB, at most `STORE_LIMITS.maxJsonBytes`). */
   maxParamsBytes?: number;
   /**
@@ -129,6 +142,7 @@ const OPTION_KEYS: readonly (keyof SchedulerOptions)[] = [
   'pollInterval',
   'misfireThreshold',
   'maxCatchUp',
+  'fireAhead',
   'maxParamsBytes',
   'remoteHandlers',
   'shutdownTimeout',
@@ -196,6 +210,7 @@ interface Resolved {
   pollMs: number;
   misfireThresholdMs: number;
   maxCatchUp: number;
+  fireAheadMs: number;
   maxParamsBytes: number;
   remoteHandlers: Set<string> | '*';
   shutdownMs: number;
@@ -374,6 +389,7 @@ export class Scheduler extends OasisEmitter {
       misfireThresholdMs: dur(options.misfireThreshold, 'misfireThreshold', 5_000, 0),
       maxCatchUp:
         options.maxCatchUp === undefined ? 100 : checkInt(options.maxCatchUp, 'options.maxCatchUp', 1, 1_000),
+      fireAheadMs: dur(options.fireAhead, 'fireAhead', 500, 0),
       maxParamsBytes:
         options.maxParamsBytes === undefined
           ? DEFAULT_MAX_JSON_BYTES
@@ -392,6 +408,13 @@ export class Scheduler extends OasisEmitter {
           ? options.clock === undefined
           : checkBoolean(options.keepAlive, 'options.keepAlive'),
     };
+    if (this.#o.fireAheadMs > STORE_LIMITS.maxFireHorizonMs) {
+      throw new ValidationError(
+        'options.fireAhead',
+        'max',
+        `must be at most ${STORE_LIMITS.maxFireHorizonMs} ms`,
+      );
+    }
     if (this.#o.runLeaseMs <= this.#o.heartbeatMs) {
       throw new ValidationError('options.runLease', 'range', 'must be longer than the heartbeat interval');
     }
@@ -812,32 +835,47 @@ export class Scheduler extends OasisEmitter {
   // A wake-up with no known reason (the safety poll, a `jobs` event) asks `nextWakeAt` first and
   // reads due jobs or claims only when something is due.
 
-  /** One fire step; returns how long to sleep, ms. */
+  /**
+   * One fire step; returns how long to sleep, ms. Fires are materialized up to `fireAhead`
+   * before their time: the step reads the jobs due within that window and sleeps until the next
+   * fire time is half the window away.
+   */
   async #fireStep(): Promise<number> {
     if (this.#state !== 'running' || this.#node === null) return this.#o.pollMs;
+    const ahead = this.#o.fireAheadMs;
     const planned = this.#fireAt !== null && this.#estimateNow() >= this.#fireAt;
     const now = this.#fireNow || planned;
     this.#fireNow = false;
     this.#fireAt = null;
     if (!now) {
       const wake = await this.#nextFireAt();
-      if (wake === null || wake > this.#estimateNow()) return this.#sleepUntilFire(wake);
+      if (wake === null || wake - ahead > this.#estimateNow()) return this.#sleepUntilFire(wake);
     }
     const due = await this.#store.dueJobs({
       app: this.#app,
       partitions: this.#partitions,
       limit: this.#o.fireBatch,
+      horizonMs: ahead,
     });
     if (due.length > 0) {
       const storeNow = await this.#storeNow();
-      const behind = await this.#fire(due, storeNow);
-      // More due jobs than one batch, or a job still behind (catching up fire by fire): again now.
-      if (due.length >= this.#o.fireBatch || behind) {
+      const fired = await this.#fire(due, storeNow);
+      // More jobs in the window than one batch (and this one made progress), or a job still
+      // behind or with its next fire inside the window (fire by fire): again now.
+      if ((due.length >= this.#o.fireBatch && fired.planned > 0) || fired.again) {
         this.#fireNow = true;
         return 0;
       }
+      // A `skip`/`replace` job waits for its own time; every job not read is due no earlier.
+      if (fired.deferredUntil !== null) return this.#sleepUntil(fired.deferredUntil);
     }
-    return this.#sleepUntilFire(await this.#nextFireAt());
+    const wake = await this.#nextFireAt();
+    if (due.length === 0 && ahead > 0 && wake !== null && wake - ahead <= this.#estimateNow()) {
+      // Inside the window, yet not read (our clock estimate ran ahead of the store's, a job
+      // changed meanwhile, or a store that ignores the horizon): look again shortly, not in a spin.
+      return this.#sleepUntil(Math.min(wake, this.#estimateNow() + Math.ceil(ahead / 10)));
+    }
+    return this.#sleepUntilFire(wake);
   }
 
   /** The earliest next fire time of the enabled jobs of this node's partitions, or null. */
@@ -850,12 +888,22 @@ export class Scheduler extends OasisEmitter {
     });
   }
 
-  /** Sleeps the fire loop until `wake` (store time), at most the poll interval. */
+  /**
+   * Sleeps the fire loop until the next fire time `wake` (store time) is half the fire-ahead
+   * window away, at most the poll interval. The step then reads every job due within the whole
+   * window, so that fires close together share one step: each fire is materialized between half
+   * the window and the whole window before its time.
+   */
   #sleepUntilFire(wake: number | null): number {
     if (wake === null) return this.#o.pollMs;
-    this.#fireAt = wake;
+    return this.#sleepUntil(wake - Math.ceil(this.#o.fireAheadMs / 2));
+  }
+
+  /** Sleeps the fire loop until store time `at`, at most the poll interval. */
+  #sleepUntil(at: number): number {
+    this.#fireAt = at;
     // At least 1 ms: a wake time that is already past but yielded nothing must not spin.
-    return Math.min(this.#o.pollMs, Math.max(1, wake - this.#estimateNow()));
+    return Math.min(this.#o.pollMs, Math.max(1, at - this.#estimateNow()));
   }
 
   /** Wakes the claim loop to claim at once. */
@@ -935,11 +983,29 @@ export class Scheduler extends OasisEmitter {
     return Math.min(this.#o.pollMs, Math.max(1, wake - this.#estimateNow()));
   }
 
-  /** Fires due jobs in batches; true when a fired job's next fire time is already due. */
-  async #fire(due: JobRecord[], now: number): Promise<boolean> {
-    let behind = false;
+  /**
+   * Fires due jobs (read up to `fireAhead` before their time, at store time `now`) in batches.
+   * `skip` and `replace` jobs are left for their own time: their block strategy is decided when
+   * the run is inserted, against the job's runs of that moment. Returns how many jobs were
+   * planned, whether to read again at once (a fired job's next fire time is already due, or
+   * inside the window), and the earliest fire time left for later (`deferredUntil`).
+   */
+  async #fire(
+    due: JobRecord[],
+    now: number,
+  ): Promise<{ planned: number; again: boolean; deferredUntil: number | null }> {
+    const horizon = now + this.#o.fireAheadMs;
+    let again = false;
+    let deferredUntil: number | null = null;
+    const defer = (at: number) => {
+      if (deferredUntil === null || at < deferredUntil) deferredUntil = at;
+    };
     const plans: FirePlan[] = [];
     for (const job of due) {
+      if (job.nextFireAt! > now && !firesAhead(job)) {
+        defer(job.nextFireAt!);
+        continue;
+      }
       try {
         plans.push(planFire(job, now, this.#o));
       } catch (error) {
@@ -980,7 +1046,11 @@ export class Scheduler extends OasisEmitter {
       results.forEach((result, i) => {
         const plan = batch[i]!;
         if (!result.fired) return;
-        if (plan.request.nextFireAt !== null && plan.request.nextFireAt <= now) behind = true;
+        const next = plan.request.nextFireAt;
+        if (next !== null && next <= horizon) {
+          if (next <= now || firesAhead(byKey.get(result.jobKey)!)) again = true;
+          else defer(next);
+        }
         this.safeEmit('job:fired', {
           jobKey: result.jobKey,
           scheduledFor: plan.request.lastFireAt,
@@ -1000,7 +1070,7 @@ export class Scheduler extends OasisEmitter {
       size += plan.request.runs.length;
     }
     await flush();
-    return behind;
+    return { planned: plans.length, again, deferredUntil };
   }
 
   // ---- execution -----------------------------------------------------------------------------
@@ -1578,6 +1648,15 @@ export class Scheduler extends OasisEmitter {
   #reportError(error: unknown, during: string, runId?: string): void {
     this.safeEmit('error', runId === undefined ? { error, during } : { error, during, runId });
   }
+}
+
+/**
+ * Whether a job's fires may be materialized ahead of their time: not with the `skip` or
+ * `replace` block strategy, which look at the job's runs when the new run is inserted (early,
+ * they would skip a fire or cancel a running run that would have ended in time).
+ */
+function firesAhead(job: JobRecord): boolean {
+  return job.block !== 'skip' && job.block !== 'replace';
 }
 
 /** Checks `options.routing` of `enqueue`; undefined when absent. */

@@ -29,6 +29,7 @@ import {
   type CompleteRequest,
   type CompleteResult,
   type CompleteRunsItem,
+  type DueJobsQuery,
   type EnqueueResult,
   type FireRequest,
   type FireResult,
@@ -337,15 +338,15 @@ export class MemoryStore implements Store {
 
   // ---- firing --------------------------------------------------------------------------------
 
-  /** Enabled due jobs, earliest first; see `Store.dueJobs`. */
-  async dueJobs(query: { app: string; partitions: number[] | null; limit: number }): Promise<JobRecord[]> {
-    const now = this.#clock.now();
+  /** Enabled jobs due by store now + `horizonMs`, earliest first; see `Store.dueJobs`. */
+  async dueJobs(query: DueJobsQuery): Promise<JobRecord[]> {
+    const until = this.#clock.now() + (query.horizonMs ?? 0);
     const due: JobRecord[] = [];
     if (query.limit <= 0) return due;
     walkHeaps(
       this.#dueHeaps(query.app, query.partitions),
       dueOrder,
-      (e) => e.at <= now,
+      (e) => e.at <= until,
       (e) => {
         due.push(copyJob(this.#jobs.get(k(query.app, e.key))!));
         return due.length < query.limit;

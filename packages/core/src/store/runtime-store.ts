@@ -25,6 +25,7 @@ import type {
   CompleteRequest,
   CompleteResult,
   CompleteRunsItem,
+  DueJobsQuery,
   EnqueueResult,
   FireRequest,
   FireResult,
@@ -177,7 +178,7 @@ export class RuntimeStore implements Store {
   }
 
   /** See `Store.dueJobs`. */
-  dueJobs(query: { app: string; partitions: number[] | null; limit: number }): Promise<JobRecord[]> {
+  dueJobs(query: DueJobsQuery): Promise<JobRecord[]> {
     return this.#call(
       'dueJobs',
       () => {
@@ -185,6 +186,7 @@ export class RuntimeStore implements Store {
         v.checkApp(query.app, 'query.app');
         v.checkPartitions(query.partitions, 'query.partitions');
         v.checkLimit(query.limit, 'query.limit');
+        v.checkHorizon(query.horizonMs, 'query.horizonMs');
       },
       () => this.#store.dueJobs(query),
     );

@@ -44,6 +44,20 @@ export interface StoreEvent {
   app: string;
 }
 
+/** What `dueJobs` reads. */
+export interface DueJobsQuery {
+  app: string;
+  /** Only jobs of these partitions; all when null. */
+  partitions: number[] | null;
+  /** At most this many jobs (1..`STORE_LIMITS.maxBatch`). */
+  limit: number;
+  /**
+   * Also jobs due within this many ms after the store's now (0..`STORE_LIMITS.maxFireHorizonMs`,
+   * default 0: only jobs due now).
+   */
+  horizonMs?: number;
+}
+
 /** One job's fire, for `fireJobs`. */
 export interface FireRequest {
   jobKey: string;
@@ -251,10 +265,13 @@ export interface Store {
   // ---- firing --------------------------------------------------------------------------------
 
   /**
-   * Enabled jobs of the app whose `nextFireAt` is at or before the store's now, in the given
-   * partitions (all when null), earliest first, at most `limit`. Reads only.
+   * Enabled jobs of the app whose `nextFireAt` is at or before the store's now plus `horizonMs`
+   * (default 0: due now), in the given partitions (all when null), earliest first, at most
+   * `limit`. Reads only. A horizon lets the engine materialize fires a little ahead of their
+   * time (their runs carry `dueAt` = the fire time, so none is claimable before it); it is at
+   * most `STORE_LIMITS.maxFireHorizonMs`.
    */
-  dueJobs(query: { app: string; partitions: number[] | null; limit: number }): Promise<JobRecord[]>;
+  dueJobs(query: DueJobsQuery): Promise<JobRecord[]>;
   /**
    * For each request, in one step: if the job still exists, is enabled and its `nextFireAt`
    * equals `expectedNextFireAt`, set `nextFireAt` and `lastFireAt`, bump `version`, and insert its runs (as
@@ -464,4 +481,6 @@ export const STORE_LIMITS = {
   maxBatch: 1000,
   /** partitions a job key hashes into. */
   partitions: 64,
+  /** `dueJobs`' look-ahead, ms (the engine's `fireAhead` option is bounded by it). */
+  maxFireHorizonMs: 60_000,
 } as const;

@@ -433,6 +433,12 @@ export function checkPartitions(value: unknown, field: string): void {
   checkStringList(value, field, STORE_LIMITS.partitions, checkPartition);
 }
 
+/** `dueJobs`' look-ahead: absent, or whole ms in 0..`STORE_LIMITS.maxFireHorizonMs`. */
+export function checkHorizon(value: unknown, field: string): void {
+  if (value === undefined) return;
+  checkInt(value, field, 0, STORE_LIMITS.maxFireHorizonMs);
+}
+
 /** A batch limit: 1..maxBatch. */
 export function checkLimit(value: unknown, field: string, min = 1): void {
   checkInt(value, field, min, STORE_LIMITS.maxBatch);

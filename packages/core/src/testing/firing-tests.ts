@@ -114,6 +114,33 @@ export function firingTests(h: Harness): void {
       expect((await h.allRuns(app)).map((r) => r.id).sort()).toEqual(first!.runs.map((r) => r.id).sort());
     });
 
+    it('dueJobs with horizonMs also reads jobs due within it; their fired runs are not claimable before their dueAt', async () => {
+      const app = h.app();
+      // Real-time stores get more room, so that a slow round trip cannot make the job due.
+      const dueIn = h.virtualTime ? 300 : 2_000;
+      const horizonMs = dueIn + 200;
+      const now = await h.store.now();
+      const at = now + dueIn;
+      await h.store.saveJob(jobDraft(app, 'soon', { nextFireAt: at }), null);
+      await h.store.saveJob(jobDraft(app, 'later', { nextFireAt: at + 60_000 }), null);
+      expect(await h.store.dueJobs({ app, partitions: null, limit: 10 })).toEqual([]);
+      expect(await h.store.dueJobs({ app, partitions: null, limit: 10, horizonMs: 0 })).toEqual([]);
+      const ahead = await h.store.dueJobs({ app, partitions: null, limit: 10, horizonMs });
+      expect(ahead.map((j) => [j.key, j.nextFireAt])).toEqual([['soon', at]]);
+
+      const node = await h.node(app, 'n1');
+      const fire = fireOf(app, 'soon', at, at + 60_000);
+      fire.runs = fire.runs.map((r) => ({ ...r, dueAt: at }));
+      const [fired] = await h.store.fireJobs(app, [fire]);
+      expect(fired!.fired).toBe(true);
+      expect(fired!.runs.map((r) => [r.state, r.dueAt, r.scheduledFor])).toEqual([['pending', at, at]]);
+      expect(await h.claimAs(node)).toEqual([]);
+      expect(await h.store.nextWakeAt({ app, partitions: [], handlers: ['h'], nodeId: 'n1' })).toBe(at);
+      await h.advance(dueIn + 50);
+      const claimed = await h.claimAs(node);
+      expect(claimed.map((r) => r.id)).toEqual([fired!.runs[0]!.id]);
+    });
+
     it('a fire with no runs still advances the job', async () => {
       const app = h.app();
       const now = await h.store.now();

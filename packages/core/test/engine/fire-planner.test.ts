@@ -49,6 +49,13 @@ describe('planFire', () => {
     ]);
   });
 
+  it('ahead of its time (fire ahead): on time, due at the fire time, next after it', () => {
+    const p = planFire(job({ kind: 'cron', cron: '* * * * * *' }), T - 400, opts);
+    expect(p).toMatchObject({ missed: 1, misfired: false });
+    expect(p.request).toMatchObject({ expectedNextFireAt: T, lastFireAt: T, nextFireAt: T + 1_000 });
+    expect(p.request.runs.map((r) => [r.trigger, r.scheduledFor, r.dueAt])).toEqual([['schedule', T, T]]);
+  });
+
   it('delay-after: fires with no next time (the store re-arms it when the run ends)', () => {
     const p = planFire(job({ kind: 'delay-after', ms: 60_000 }), T, opts);
     expect(p.request.nextFireAt).toBeNull();

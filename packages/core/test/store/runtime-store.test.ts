@@ -188,6 +188,13 @@ describe('RuntimeStore', () => {
       ['listJobs', (s) => s.listJobs({ source: 'yaml' as never }), 'filter.source'],
       ['dueJobs', (s) => s.dueJobs({ app, partitions: [-1], limit: 10 }), 'query.partitions[0]'],
       ['dueJobs', (s) => s.dueJobs({ app, partitions: null, limit: 1001 }), 'query.limit'],
+      ['dueJobs', (s) => s.dueJobs({ app, partitions: null, limit: 10, horizonMs: -1 }), 'query.horizonMs'],
+      [
+        'dueJobs',
+        (s) => s.dueJobs({ app, partitions: null, limit: 10, horizonMs: 60_001 }),
+        'query.horizonMs',
+      ],
+      ['dueJobs', (s) => s.dueJobs({ app, partitions: null, limit: 10, horizonMs: 1.5 }), 'query.horizonMs'],
       [
         'fireJobs',
         (s) =>
