@@ -335,11 +335,16 @@ export class RedisStore implements Store {
 
   // ---- firing --------------------------------------------------------------------------------
 
-  /** Enabled due jobs, earliest first (one Lua step, reads only). */
-  async dueJobs(query: { app: string; partitions: number[] | null; limit: number }): Promise<JobRecord[]> {
+  /** Enabled jobs due by store now + `horizonMs`, earliest first (one Lua step, reads only). */
+  async dueJobs(query: {
+    app: string;
+    partitions: number[] | null;
+    limit: number;
+    horizonMs?: number;
+  }): Promise<JobRecord[]> {
     if (query.limit <= 0 || (query.partitions !== null && query.partitions.length === 0)) return [];
     const rows = await this.#call('dueJobs', () =>
-      this.#lua.dueJobs(this.#keys.base(query.app), query.limit, query.partitions),
+      this.#lua.dueJobs(this.#keys.base(query.app), query.limit, query.horizonMs ?? 0, query.partitions),
     );
     return rows.map(decodeJob);
   }
@@ -800,7 +805,8 @@ export class RedisStore implements Store {
       const hours = await this.#call('getStats', () =>
         this.#lua.getStats(this.#keys.base(app), Math.floor(query.from), Math.ceil(query.to), mode),
       );
-      for (const [hour, flat] of hours) {
+      for (const [hour, reply] of hours) {
+        const flat = mode === '' ? (JSON.parse(reply[0]!) as string[]) : reply;
         const byJob = new Map<string, StatsBucket>();
         for (let i = 0; i + 1 < flat.length; i += 2) {
           const field = flat[i]!;

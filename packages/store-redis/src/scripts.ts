@@ -89,8 +89,8 @@ export class LuaSteps {
   }
 
   /** due-jobs.lua */
-  dueJobs(base: string, limit: number, partitions: number[] | null): Promise<FlatHash[]> {
-    return this.#run('due-jobs', base, [limit, ...(partitions === null ? ['*'] : partitions)]);
+  dueJobs(base: string, limit: number, horizonMs: number, partitions: number[] | null): Promise<FlatHash[]> {
+    return this.#run('due-jobs', base, [limit, horizonMs, ...(partitions === null ? ['*'] : partitions)]);
   }
 
   /** fire-jobs.lua: one JSON text per fire. */
@@ -240,7 +240,10 @@ export class LuaSteps {
     return this.#run('list-audit', base, [limit, max, filter, budget]);
   }
 
-  /** get-stats.lua: `mode` '' (every job), `|<jobKey>` (one job) or `*` (the app's totals). */
+  /**
+   * get-stats.lua: `mode` '' (every job: each hour's list comes as one JSON array text, the single
+   * element of its list), `|<jobKey>` (one job) or `*` (the app's totals).
+   */
   getStats(base: string, from: number, to: number, mode: string): Promise<Array<[string, FlatHash]>> {
     return this.#run('get-stats', base, [from, to, mode]);
   }

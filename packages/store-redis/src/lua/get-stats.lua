@@ -8,7 +8,9 @@
 --          '*' for the app's totals (`B:stats:<hour>:all`, summed here from the per-job fields
 --          for hours written before the totals existed)
 -- Returns: a list of { hour, flat list of field to value } where a field is '<metric>' or
---          '<metric>|<jobKey>' (totals: bare '<metric>').
+--          '<metric>|<jobKey>' (totals: bare '<metric>'). With mode '' the flat list comes as
+--          one JSON array text (every job's fields of an hour: one reply element to parse, not
+--          ~9 per job).
 -- @include lib/common.lua
 
 local METRICS = { 'succeeded', 'failed', 'dead', 'timedOut', 'cancelled', 'lost', 'skipped', 'totalDurationMs',
@@ -20,6 +22,7 @@ for _, hour in ipairs(redis.call('ZRANGEBYSCORE', K('stats:hours'), ARGV[2], '('
   local flat
   if mode == '' then
     flat = redis.call('HGETALL', hk)
+    if #flat > 0 then flat = { cjson.encode(flat) } end
   elseif mode == '*' then
     flat = redis.call('HGETALL', hk .. ':all')
     if #flat == 0 then
