@@ -35,6 +35,7 @@ import {
   type FireResult,
   type HeartbeatRequest,
   type HeartbeatResult,
+  type HourlyTotals,
   type PruneRequest,
   type ReapRequest,
   type ReapResult,
@@ -945,6 +946,30 @@ export class MemoryStore implements Store {
     );
     buckets.sort((a, b) => a.hour - b.hour || cmp(a.app, b.app) || cmp(a.jobKey ?? '', b.jobKey ?? ''));
     return buckets.map(clone);
+  }
+
+  /** The app's totals per hour, summed from its buckets; see `Store.getHourlyTotals`. */
+  async getHourlyTotals(query: { app: string; from: number; to: number }): Promise<HourlyTotals[]> {
+    const byHour = new Map<number, HourlyTotals>();
+    for (const b of this.#stats.values()) {
+      if (b.app !== query.app || b.hour < query.from || b.hour >= query.to) continue;
+      let t = byHour.get(b.hour);
+      if (!t) {
+        const { jobKey: _, ...empty } = emptyStatsBucket(query.app, null, b.hour);
+        t = empty;
+        byHour.set(b.hour, t);
+      }
+      t.succeeded += b.succeeded;
+      t.failed += b.failed;
+      t.dead += b.dead;
+      t.timedOut += b.timedOut;
+      t.cancelled += b.cancelled;
+      t.lost += b.lost;
+      t.skipped += b.skipped;
+      t.totalDurationMs += b.totalDurationMs;
+      t.maxDurationMs = Math.max(t.maxDurationMs, b.maxDurationMs);
+    }
+    return [...byHour.values()].sort((a, b) => a.hour - b.hour);
   }
 
   /** Deletes old final runs and their logs, oldest first, at most `limit`. */

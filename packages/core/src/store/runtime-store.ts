@@ -31,6 +31,7 @@ import type {
   FireResult,
   HeartbeatRequest,
   HeartbeatResult,
+  HourlyTotals,
   PruneRequest,
   ReapRequest,
   ReapResult,
@@ -505,6 +506,15 @@ export class RuntimeStore implements Store {
       'getStats',
       () => v.checkStatsQuery(query, 'query'),
       () => this.#store.getStats(query),
+    );
+  }
+
+  /** See `Store.getHourlyTotals`. */
+  getHourlyTotals(query: { app: string; from: number; to: number }): Promise<HourlyTotals[]> {
+    return this.#call(
+      'getHourlyTotals',
+      () => v.checkTotalsQuery(query, 'query'),
+      () => this.#store.getHourlyTotals(query),
     );
   }
 

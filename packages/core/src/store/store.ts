@@ -124,6 +124,9 @@ export interface CompleteResult {
   retry: RunRecord | null;
 }
 
+/** One hour of an app's totals: a stats bucket of every job and one-off task together. */
+export type HourlyTotals = Omit<StatsBucket, 'jobKey'>;
+
 /**
  * One entry of `completeRuns`, in request order: the ended run and its retry, or the typed error
  * that `completeRun` would have thrown for that request alone.
@@ -440,6 +443,13 @@ export interface Store {
    * Maintained by every step that ends a run, so reading them never scans run history.
    */
   getStats(query: { app?: string; jobKey?: string; from: number; to: number }): Promise<StatsBucket[]>;
+  /**
+   * The app's totals per hour (every job and one-off task together) for hours in [from, to),
+   * hour ascending, hours without any ending left out. Each equals the sum of that hour's
+   * `getStats` buckets (`maxDurationMs`: their maximum). Kept in the same step as the buckets, so a
+   * dashboard reads about one row per hour however many jobs the app has.
+   */
+  getHourlyTotals(query: { app: string; from: number; to: number }): Promise<HourlyTotals[]>;
 
   /**
    * Deletes final runs (and their logs), at most `limit`, oldest first; returns how many. With both

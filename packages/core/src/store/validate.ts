@@ -666,6 +666,14 @@ export function checkStatsQuery(value: unknown, field: string): void {
   checkMs(value.to, `${field}.to`);
 }
 
+/** A `getHourlyTotals` query: an app and a time range. */
+export function checkTotalsQuery(value: unknown, field: string): void {
+  checkObject(value, field);
+  checkApp(value.app, `${field}.app`);
+  checkMs(value.from, `${field}.from`);
+  checkMs(value.to, `${field}.to`);
+}
+
 /** A `prune` request: `finishedBefore` and/or `keepLast`, and a limit. */
 export function checkPrune(value: unknown, field: string): void {
   checkObject(value, field);

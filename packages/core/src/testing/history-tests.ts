@@ -242,6 +242,35 @@ export function historyTests(h: Harness): void {
       );
       expect(await h.store.getStats({ app, from: end, to: end + 3_600_000 })).toEqual([]);
       expect(await h.store.getStats({ app: h.app(), from: 0, to: end })).toEqual([]);
+
+      // The hourly totals are those buckets summed per hour, every job and one-off task together.
+      const totals = await h.store.getHourlyTotals({ app, from: start - 3_600_000, to: end });
+      const perHour = [...new Set(hours)];
+      expect(totals.map((t) => t.hour)).toEqual(perHour);
+      for (const t of totals) {
+        const of = buckets.filter((b) => b.hour === t.hour);
+        const add = (k: 'succeeded' | 'failed' | 'dead' | 'timedOut' | 'cancelled' | 'lost' | 'skipped') =>
+          of.reduce((n, b) => n + b[k], 0);
+        expect(t).toEqual({
+          app,
+          hour: t.hour,
+          succeeded: add('succeeded'),
+          failed: add('failed'),
+          dead: add('dead'),
+          timedOut: add('timedOut'),
+          cancelled: add('cancelled'),
+          lost: add('lost'),
+          skipped: add('skipped'),
+          totalDurationMs: of.reduce((n, b) => n + b.totalDurationMs, 0),
+          maxDurationMs: Math.max(...of.map((b) => b.maxDurationMs)),
+        });
+      }
+      expect(totals.reduce((n, t) => n + t.succeeded, 0)).toBe(5);
+      expect(await h.store.getHourlyTotals({ app, from: end, to: end + 3_600_000 })).toEqual([]);
+      expect(await h.store.getHourlyTotals({ app: h.app(), from: 0, to: end })).toEqual([]);
+      await expect(h.store.getHourlyTotals({ app: '', from: 0, to: end })).rejects.toMatchObject({
+        code: 'VALIDATION',
+      });
     });
   });
 
