@@ -931,7 +931,11 @@ export class Scheduler extends OasisEmitter {
     const node = this.#node;
     if (this.#state !== 'running' || node === null) return this.#o.pollMs;
     const names = this.handlers;
-    const free = this.#o.concurrency - this.#active.size;
+    // A slot frees before its outcome is stored. Outcomes waiting for the store beyond one
+    // concurrency's worth hold slots back, so a slow store slows claims instead of piling up
+    // unrecorded runs (whose leases the heartbeat must keep renewing).
+    const backlog = Math.max(0, this.#completing.size - this.#o.concurrency);
+    const free = this.#o.concurrency - this.#active.size - backlog;
     // Nothing to claim into: a freed slot, a resume or a new handler wakes the loop.
     if (free <= 0 || names.length === 0 || !this.#accepting || !claimsNewRuns(this.#desired ?? 'active')) {
       return this.#o.pollMs;
@@ -964,12 +968,26 @@ export class Scheduler extends OasisEmitter {
     }
     for (const run of runs) this.#execute(run);
     // Every free slot taken: the next claim comes when slots free, with no need to look ahead.
-    if (runs.length >= free) return this.#o.pollMs;
+    if (runs.length >= free) {
+      this.#dueRetryMs = 0;
+      return this.#o.pollMs;
+    }
     const wake = await this.#nextDueAt(names);
-    // Due but not claimed (another run of its serial job runs): a completion or an event wakes us.
-    if (wake !== null && wake <= this.#estimateNow()) return this.#o.pollMs;
+    if (wake !== null && wake <= this.#estimateNow()) {
+      // Something is due that this claim did not take: either it became due between the claim and
+      // this read (runs due every few ms), or it waits behind a running run of its serial job.
+      // Claim again soon, backing off from 1 ms to the poll interval while claims keep coming back
+      // short, so the first case is not left to the safety-net poll and the second does not spin.
+      this.#dueRetryMs = runs.length > 0 ? 1 : Math.min(this.#o.pollMs, Math.max(1, this.#dueRetryMs * 2));
+      this.#claimNow = true;
+      return this.#dueRetryMs;
+    }
+    this.#dueRetryMs = 0;
     return this.#sleepUntilDue(wake);
   }
+
+  /** The claim loop's back-off while due runs stay unclaimable (0: not backing off). */
+  #dueRetryMs = 0;
 
   /** The earliest due time of the pending runs this node may claim, or null. */
   #nextDueAt(handlers: string[]): Promise<number | null> {
@@ -1319,6 +1337,8 @@ export class Scheduler extends OasisEmitter {
 
   /** The runs of a batch are no longer being completed: resolve their `done` (once each). */
   #settleCompletions(batch: PendingCompletion[]): void {
+    // Claims held back by the outcome backlog (see `#claimStep`) may go on once it shrinks.
+    if (this.#completing.size > this.#o.concurrency) this.#wakeClaimSoon();
     for (const c of batch) {
       if (this.#completing.get(c.a.run.id) !== c.a) continue;
       this.#completing.delete(c.a.run.id);
@@ -1400,19 +1420,31 @@ export class Scheduler extends OasisEmitter {
     }));
     let res: Awaited<ReturnType<Store['heartbeat']>>;
     try {
-      res = await this.#store.heartbeat({
-        app: this.#app,
-        nodeId: this.#nodeId,
-        incarnation: node.incarnation,
-        state: reportedNodeState(this.#desired, this.#state === 'stopping'),
-        running: this.#active.size,
-        runs,
-        runLeaseMs: this.#o.runLeaseMs,
-        leader:
-          this.#isLeader && this.#leader !== null
-            ? { epoch: this.#leader.epoch, ttlMs: this.#o.leaderTtlMs }
-            : null,
-      });
+      const beat = (chunk: typeof runs) =>
+        this.#store.heartbeat({
+          app: this.#app,
+          nodeId: this.#nodeId,
+          incarnation: node.incarnation,
+          state: reportedNodeState(this.#desired, this.#state === 'stopping'),
+          running: this.#active.size,
+          runs: chunk,
+          runLeaseMs: this.#o.runLeaseMs,
+          leader:
+            this.#isLeader && this.#leader !== null
+              ? { epoch: this.#leader.epoch, ttlMs: this.#o.leaderTtlMs }
+              : null,
+        });
+      // Running runs plus those whose outcome is on its way can exceed one store batch (up to
+      // twice the concurrency): their leases are renewed in as many heartbeats as it takes.
+      res = await beat(runs.slice(0, STORE_LIMITS.maxBatch));
+      for (let i = STORE_LIMITS.maxBatch; i < runs.length; i += STORE_LIMITS.maxBatch) {
+        const more = await beat(runs.slice(i, i + STORE_LIMITS.maxBatch));
+        res = {
+          ...more,
+          cancelRunIds: [...res.cancelRunIds, ...more.cancelRunIds],
+          lostRunIds: [...res.lostRunIds, ...more.lostRunIds],
+        };
+      }
     } catch (err) {
       if (err instanceof FencedError && err.scope === 'node') {
         await this.#rejoin(node.incarnation);

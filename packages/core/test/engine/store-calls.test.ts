@@ -126,6 +126,67 @@ describe('store calls of the engine', () => {
     expect(h.eventsOf('error').map((e) => e.during)).toEqual(['complete']);
   });
 
+  it('outcomes the store has not recorded yet hold claims back beyond one concurrency of backlog', async () => {
+    h = new Harness();
+    const stall = deferred();
+    const counting = countingStore(h.store, {
+      // Every completeRuns waits until the store "recovers": outcomes pile up meanwhile.
+      completeRuns: (requests) => stall.promise.then(() => h.store.completeRuns(requests)),
+    });
+    const s = h.scheduler({ store: counting.store, concurrency: 10 });
+    let started = 0;
+    s.handle('noop', () => {
+      started++;
+    });
+    for (let i = 0; i < 100; i++) await s.enqueue('noop', { i });
+    await s.start();
+    await h.advance(2_000);
+    // Slots free before outcomes are stored, but no more than one concurrency's worth may wait.
+    expect(started).toBeGreaterThan(10);
+    expect(started).toBeLessThanOrEqual(20);
+    stall.resolve();
+    for (let i = 0; i < 50 && (await h.runs({ states: ['succeeded'] })).length < 100; i++)
+      await h.advance(100);
+    expect((await h.runs({ states: ['succeeded'] })).length).toBe(100);
+    expect(started).toBe(100);
+  });
+
+  it('a heartbeat with more runs than one store batch renews them all, in batches', async () => {
+    h = new Harness();
+    const stall = deferred();
+    const sizes: number[] = [];
+    const inner = h.store;
+    const store = new Proxy(inner, {
+      get(target, prop, receiver) {
+        const value = Reflect.get(target, prop, receiver);
+        if (typeof value !== 'function') return value;
+        if (prop === 'heartbeat') {
+          return (request: { runs: unknown[] }) => {
+            sizes.push(request.runs.length);
+            return inner.heartbeat(request as Parameters<Store['heartbeat']>[0]);
+          };
+        }
+        if (prop === 'completeRuns') {
+          return (requests: CompleteRequest[]) => stall.promise.then(() => inner.completeRuns(requests));
+        }
+        return value.bind(target);
+      },
+    });
+    const s = h.scheduler({ store, concurrency: 1_000 });
+    const hold = deferred();
+    s.handle('w', (ctx) => ((ctx.params as { i: number }).i < 1_000 ? undefined : hold.promise));
+    for (let i = 0; i < 2_000; i++) await s.enqueue('w', { i });
+    await s.start();
+    await h.advance(3_000);
+    // 1,000 outcomes wait for the store and 1,000 handlers run: two heartbeat calls per beat.
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(1_000);
+    const lost = (await h.runs({ states: ['lost'] })).length;
+    expect(lost).toBe(0);
+    expect(sizes.filter((n) => n === 1_000).length).toBeGreaterThanOrEqual(2);
+    hold.resolve();
+    stall.resolve();
+  });
+
   it('draining many no-op runs at concurrency 50 takes far fewer claims and completions than runs', async () => {
     h = new Harness();
     const counting = countingStore(h.store);
@@ -176,5 +237,43 @@ describe('store calls of the engine', () => {
     expect(leader.calls.heartbeat).toBe(300);
     expect(perSecond(leader)).toBeLessThanOrEqual(2);
     expect(perSecond(follower)).toBeLessThanOrEqual(2);
+  });
+  it('a run that became due between a claim and the next-wake read is claimed at once, not at the next poll', async () => {
+    h = new Harness();
+    let advanceOnRead = false;
+    // nextWakeAt moves the clock 5 ms first: the delayed run becomes due after the claim that missed it.
+    const store = new Proxy(h.store, {
+      get(target, prop, receiver) {
+        const value = Reflect.get(target, prop, receiver);
+        if (typeof value !== 'function') return value;
+        if (prop !== 'nextWakeAt') return value.bind(target);
+        return async (...args: unknown[]) => {
+          if (advanceOnRead) {
+            advanceOnRead = false;
+            await h.clock.advance(5);
+          }
+          return (value as (...a: unknown[]) => unknown).apply(target, args);
+        };
+      },
+    });
+    const gate = deferred();
+    const s = h.scheduler({ store, concurrency: 10 });
+    const started: number[] = [];
+    s.handle('w', async (ctx) => {
+      started.push((ctx.params as { n: number }).n);
+      // The first run holds its slot, so no completion wakes the claim loop.
+      if ((ctx.params as { n: number }).n === 1) await gate.promise;
+    });
+    await s.start();
+    await h.advance(2_000);
+    await s.enqueue('w', { n: 1 });
+    await s.enqueue('w', { n: 2 }, { delay: 3 });
+    advanceOnRead = true;
+    await h.clock.flush();
+    await h.advance(100);
+    await h.advance(100);
+    // Without the prompt re-claim, run 2 would wait for the 5 s safety-net poll.
+    expect(started).toEqual([1, 2]);
+    gate.resolve();
   });
 });
