@@ -68,16 +68,16 @@ async function countJobs(store: Store, app: string): Promise<Dashboard['jobs']> 
 }
 
 /**
- * Reads the dashboard of an app. The 24 h figures come from the store's hourly stats asked for the
- * whole app (no job key): they are summed whatever their grain, so a store that keeps app-level
- * hourly totals answers with ~24 rows instead of one per job and hour.
+ * Reads the dashboard of an app. The 24 h figures come from the store's hourly totals of the app
+ * (`getHourlyTotals`: about one row per hour, however many jobs the app has), not from the per-job
+ * buckets.
  */
 export async function readDashboard(store: Store, app: string): Promise<Dashboard> {
   const now = await store.now();
   const to = Math.floor(now / HOUR) * HOUR + HOUR;
   const from = to - 24 * HOUR;
   const [stats, counts, nodes, leader, recentRuns, recentFailures, jobs] = await Promise.all([
-    store.getStats({ app, from, to }),
+    store.getHourlyTotals({ app, from, to }),
     store.countRuns(app, ['pending', 'running']),
     store.listNodes(app),
     store.getLeader(app),

@@ -170,15 +170,15 @@ describe('SingleFlightCache', () => {
   });
 });
 
-/** A store whose dashboard reads are counted (by `getStats`, which only the dashboard calls). */
+/** A store whose dashboard reads are counted (by `getHourlyTotals`, which only the dashboard calls). */
 function countingStore(inner: Store): { store: Store; statsReads: () => number } {
   let reads = 0;
   const store = new Proxy(inner, {
     get(target, key) {
-      if (key === 'getStats') {
-        return (...args: Parameters<Store['getStats']>) => {
+      if (key === 'getHourlyTotals') {
+        return (...args: Parameters<Store['getHourlyTotals']>) => {
           reads++;
-          return target.getStats(...args);
+          return target.getHourlyTotals(...args);
         };
       }
       const value = Reflect.get(target, key, target) as unknown;
