@@ -320,6 +320,11 @@ export function refuseNewerSchema(applied: string[], known: string[]): void {
   }
 }
 
+/** PostgreSQL's "relation does not exist" (42P01). */
+function isUndefinedTable(error: unknown): boolean {
+  return (error as { code?: unknown } | null)?.code === '42P01';
+}
+
 /**
  * Brings the schema up to date with kysely's Migrator on the store's own (prefixed) migration
  * tables. Refuses a schema newer than this version knows. Idempotent.
@@ -340,7 +345,13 @@ export async function migrateToLatest(
     migrationTableName: t.migrations,
     migrationLockTableName: t.migrationLock,
   });
-  const { error, results } = await migrator.migrateToLatest();
+  let { error, results } = await migrator.migrateToLatest();
+  // kysely's Migrator looks for its tables through the dialect's introspector, which lists every
+  // table of the schema and fails (42P01) when another client drops one of them meanwhile. Nothing
+  // of ours ran then (no result), so looking again is safe.
+  for (let attempt = 1; error && results === undefined && isUndefinedTable(error) && attempt < 5; attempt++) {
+    ({ error, results } = await migrator.migrateToLatest());
+  }
   if (error) {
     const failed = results?.find((r) => r.status === 'Error');
     throw new StoreError(

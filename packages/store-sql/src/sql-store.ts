@@ -1081,8 +1081,14 @@ export class SqlStore implements Store {
 
   // ---- firing --------------------------------------------------------------------------------
 
-  /** Enabled jobs due at the database's now, earliest first; see `Store.dueJobs`. */
-  async dueJobs(query: { app: string; partitions: number[] | null; limit: number }): Promise<JobRecord[]> {
+  /** Enabled jobs due by the database's now + `horizonMs`, earliest first; see `Store.dueJobs`. */
+  async dueJobs(query: {
+    app: string;
+    partitions: number[] | null;
+    limit: number;
+    horizonMs?: number;
+  }): Promise<JobRecord[]> {
+    const horizonMs = query.horizonMs ?? 0;
     if (query.partitions !== null && query.partitions.length === 0) return [];
     return this.#read('dueJobs', async (db) => {
       let q = db
@@ -1090,7 +1096,11 @@ export class SqlStore implements Store {
         .selectAll()
         .where('app', '=', query.app)
         .where('enabled', '=', 1)
-        .where('next_fire_at', '<=', this.#nowExpr());
+        .where(
+          'next_fire_at',
+          '<=',
+          horizonMs === 0 ? this.#nowExpr() : sql<number>`(${this.#nowExpr()} + ${horizonMs})`,
+        );
       if (query.partitions !== null) q = q.where('partition_no', 'in', query.partitions);
       const rows = await q.orderBy('next_fire_at').orderBy('job_key').limit(query.limit).execute();
       return rows.map(toJob);
@@ -1283,7 +1293,42 @@ export class SqlStore implements Store {
     claimed.sort(
       (a, b) => num(b.priority) - num(a.priority) || num(a.due_at) - num(b.due_at) || num(a.id) - num(b.id),
     );
+    await this.#restampSerialClaims(db, request, claimed);
     return claimed.map(toRun);
+  }
+
+  /**
+   * The one-statement claim reads its clock when it begins, and may then wait on the serial guard
+   * for the completion of the job's previous run to commit. So that a serial job's runs never
+   * overlap in store time either (the previous run's `finishedAt` is read inside that completion),
+   * the claimed runs of non-parallel jobs get their start and lease stamped again, now.
+   */
+  async #restampSerialClaims(db: Db, request: ClaimRequest, claimed: Row[]): Promise<void> {
+    const serial = claimed.filter((r) => r.job_key !== null && r.block !== 'parallel');
+    if (serial.length === 0) return;
+    const now = this.#nowExpr();
+    let rows: Row[];
+    try {
+      rows = (
+        await sql<Row>`
+          update ${sql.table(this.#t.runs)}
+             set started_at = greatest(started_at, ${now}),
+                 lease_expires_at = greatest(lease_expires_at, ${now} + ${request.leaseMs})
+           where id in (${sql.join(serial.map((r) => r.id))})
+             and state = 'running' and owner_node = ${request.nodeId}
+             and owner_incarnation = ${request.incarnation}
+          returning id, started_at, lease_expires_at`.execute(db)
+      ).rows;
+    } catch (err) {
+      throw toOasisError(err, this.name, 'claimRuns');
+    }
+    const byId = new Map(rows.map((r) => [String(r.id), r]));
+    for (const r of serial) {
+      const fixed = byId.get(String(r.id));
+      if (fixed === undefined) continue;
+      r.started_at = fixed.started_at;
+      r.lease_expires_at = fixed.lease_expires_at;
+    }
   }
 
   async #claim(c: Ctx, request: ClaimRequest): Promise<RunRecord[]> {
