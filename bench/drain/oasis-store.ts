@@ -8,7 +8,7 @@ import type { DrainContext, DrainParent, DrainSystemModule, DrainWorker, WorkerH
 /**
  * Oasis's STORE CEILING: no engine, just the Store contract. Each worker process registers a node
  * and runs a minimal loop: claim up to its free slots with `claimRuns` (one store step per batch),
- * run the no-op handler, `completeRun` each. No heartbeats (the lease outlasts the run), no
+ * run the no-op handlers, end the batch with one `completeRuns`. No heartbeats (the lease outlasts the run), no
  * leader, no events, no validation guard. It shows what the store's hot path allows, an upper
  * bound for the engine on the same store, not the engine's figure.
  */
@@ -84,18 +84,26 @@ async function ceilingWorker(kind: OasisStoreKind, ctx: DrainContext): Promise<D
   const idle = new Set<Promise<void>>();
   let loop: Promise<void> = Promise.resolve();
 
-  const execute = async (run: RunRecord, hooks: WorkerHooks) => {
+  /** Runs a claimed batch (no-op handlers) and ends it with one `completeRuns`, as the engine does. */
+  const execute = async (runs: RunRecord[], hooks: WorkerHooks) => {
     const t0 = performance.now();
-    hooks.started(dueAtOf(run.params));
-    hooks.done();
-    await store.completeRun({
-      runId: run.id,
-      nodeId: node.nodeId,
-      incarnation: node.incarnation,
-      outcome: 'succeeded',
-      result: null,
-      durationMs: Math.round(performance.now() - t0),
-    });
+    for (const run of runs) {
+      hooks.started(dueAtOf(run.params));
+      hooks.done();
+    }
+    const durationMs = Math.round(performance.now() - t0);
+    const items = await store.completeRuns(
+      runs.map((run) => ({
+        runId: run.id,
+        nodeId: node.nodeId,
+        incarnation: node.incarnation,
+        outcome: 'succeeded' as const,
+        result: null,
+        durationMs,
+      })),
+    );
+    const refused = items.find((i) => !i.ok);
+    if (refused && !refused.ok) throw refused.error;
   };
 
   const claimLoop = async (hooks: WorkerHooks) => {
@@ -119,22 +127,20 @@ async function ceilingWorker(kind: OasisStoreKind, ctx: DrainContext): Promise<D
         await sleep(EMPTY_POLL_MS);
         continue;
       }
-      for (const run of runs) {
-        running++;
-        const p: Promise<void> = execute(run, hooks)
-          .catch((err: unknown) => {
-            stopping = true;
-            hooks.fail(err);
-          })
-          .finally(() => {
-            running--;
-            idle.delete(p);
-            const w = wake;
-            wake = null;
-            w?.();
-          });
-        idle.add(p);
-      }
+      running += runs.length;
+      const p: Promise<void> = execute(runs, hooks)
+        .catch((err: unknown) => {
+          stopping = true;
+          hooks.fail(err);
+        })
+        .finally(() => {
+          running -= runs.length;
+          idle.delete(p);
+          const w = wake;
+          wake = null;
+          w?.();
+        });
+      idle.add(p);
     }
   };
 
