@@ -114,6 +114,9 @@ export interface Run {
   parentRunId: string | null;
 }
 
+/** A run as lists give it (`GET /runs`, the dashboard): without params, result and error stack. */
+export type RunSummary = Omit<Run, 'params' | 'result'>;
+
 /** A run's detail: the run, how it was dispatched, its job and its follow-up runs. */
 export interface RunDetail {
   run: Run;
@@ -194,8 +197,8 @@ export interface Dashboard {
   queue: { pending: number; running: number };
   nodes: { total: number; online: number; byState: Record<string, number> };
   leader: { nodeId: string; epoch: number; expiresAt: number } | null;
-  recentRuns: Run[];
-  recentFailures: Run[];
+  recentRuns: RunSummary[];
+  recentFailures: RunSummary[];
 }
 
 /** The caller, from `/me`. */

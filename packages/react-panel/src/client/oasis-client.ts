@@ -20,6 +20,7 @@ import type {
   Run,
   RunDetail,
   RunQuery,
+  RunSummary,
   SchedulePreview,
 } from './api-types';
 import { ExternalStore } from './external-store';
@@ -220,7 +221,7 @@ export class OasisClient {
   // ---- runs ----
 
   /** One page of runs, newest first. */
-  listRuns(query: RunQuery = {}, signal?: AbortSignal): Promise<Page<Run>> {
+  listRuns(query: RunQuery = {}, signal?: AbortSignal): Promise<Page<RunSummary>> {
     return this.request('GET', `/runs${queryString({ ...query })}`, { signal });
   }
 

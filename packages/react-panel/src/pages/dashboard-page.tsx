@@ -1,5 +1,5 @@
 /** Dashboard: totals, 24 h outcomes, hourly trend, job state split, nodes, recent runs and failures. */
-import type { Dashboard, Run } from '../client/api-types';
+import type { Dashboard, RunSummary } from '../client/api-types';
 import { useQuery } from '../hooks/use-oasis';
 import { usePanel } from '../panel-context';
 import { ErrorBox, PageHead, RunStateBadge, TableWrap } from '../ui/components';
@@ -86,7 +86,7 @@ function SplitBar(props: { label: string; parts: { name: string; value: number; 
   );
 }
 
-function RunRow({ run, now }: { run: Run; now: number }) {
+function RunRow({ run, now }: { run: RunSummary; now: number }) {
   const { navigate } = usePanel();
   return (
     <tr

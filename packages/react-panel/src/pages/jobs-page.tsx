@@ -4,14 +4,14 @@
  * confirmation) and batch actions on the selected jobs.
  */
 import { useState } from 'react';
-import { FAILURE_STATES, type Job, type Json, type Run } from '../client/api-types';
+import { FAILURE_STATES, type Job, type Json, type RunSummary } from '../client/api-types';
 import { useAction, useClient, useQuery } from '../hooks/use-oasis';
 import { roleHint, usePanel } from '../panel-context';
 import { Badge, Dialog, ErrorBox, Field, fieldMessage, PageHead, TableWrap } from '../ui/components';
 import { describeSchedule, formatRelative, formatTime } from '../ui/format';
 
 /** What colour a job shows: paused when disabled, failing when its last finished run failed. */
-export function jobStatus(job: Job, lastRun: Run | undefined): 'active' | 'paused' | 'failing' {
+export function jobStatus(job: Job, lastRun: RunSummary | undefined): 'active' | 'paused' | 'failing' {
   if (!job.enabled) return 'paused';
   if (lastRun !== undefined && (FAILURE_STATES as readonly string[]).includes(lastRun.state))
     return 'failing';
@@ -19,8 +19,8 @@ export function jobStatus(job: Job, lastRun: Run | undefined): 'active' | 'pause
 }
 
 /** The latest finished run of each job in a newest-first list of runs. */
-export function lastFinishedRuns(runs: readonly Run[]): Map<string, Run> {
-  const last = new Map<string, Run>();
+export function lastFinishedRuns(runs: readonly RunSummary[]): Map<string, RunSummary> {
+  const last = new Map<string, RunSummary>();
   for (const run of runs) {
     if (run.jobKey === null || run.state === 'pending' || run.state === 'running' || run.state === 'skipped')
       continue;
