@@ -41,13 +41,10 @@ export const SHORT_TIMINGS: NodeAppConfig['options'] = {
 const LEADER_TTL_MS = 1_500;
 
 /**
- * How long the cron of (a) runs. The issue asks for 30 s; 10 s keeps the four stores (run one
- * file after another on two cores) within the CI budget and still crosses ten fire times raced
- * by three nodes while a serial job contends with them (each tick is the same atomic step, so
- * more ticks add time, not coverage; scenarios (p), (c) and (d) check every tick of their own
- * crons the same way, and the engine test on the memory store runs 30 virtual seconds).
+ * How long the cron of (a) runs: 30 s, as issue 5 asks (30 fire times raced by three nodes while
+ * a serial job contends with them), on every store.
  */
-const TICK_WINDOW_MS = 10_000;
+const TICK_WINDOW_MS = 30_000;
 
 /** Runs of a job from the store, oldest first. */
 export async function jobRuns(cluster: Cluster, jobKey: string): Promise<RunRecord[]> {
