@@ -102,6 +102,12 @@ export interface ErrorEvent {
   runId?: string;
 }
 
+/** The leader deleted old final runs (and their logs) per the `retention` option. */
+export interface HistoryPrunedEvent {
+  /** How many runs this batch deleted. */
+  deleted: number;
+}
+
 /** Every event of a scheduler, by name. */
 export interface OasisEvents {
   'run:started': [RunStartedEvent];
@@ -118,6 +124,7 @@ export interface OasisEvents {
   'node:left': [NodeLeftEvent];
   'leader:changed': [LeaderChangedEvent];
   'partitions:assigned': [PartitionsAssignedEvent];
+  'history:pruned': [HistoryPrunedEvent];
   error: [ErrorEvent];
 }
 

@@ -85,6 +85,14 @@ export interface SchedulerOptions {
   reapInterval?: Duration;
   /** The safety-net poll when no wake-up comes (default `'5s'`). */
   pollInterval?: Duration;
+  /**
+   * Run history retention, applied by the leader about once a minute in batches of 1,000: final
+   * runs (with their logs) that finished more than `maxAge` ago are deleted, and with `keepLast`
+   * only those beyond the app's newest `keepLast` final runs. `keepLast` alone deletes every final
+   * run beyond the newest N. Pending and running runs are never deleted. Default `{ maxAge: '30d' }`;
+   * `false` keeps everything.
+   */
+  retention?: { maxAge?: Duration; keepLast?: number } | false;
   /** A fire time later than this is a misfire and the job's misfire policy applies (default `'5s'`). */
   misfireThreshold?: Duration;
   /** `fire-all` catch-up bound per misfire (default 100). */
@@ -128,6 +136,46 @@ export interface SchedulerOptions {
   keepAlive?: boolean;
 }
 
+/** How often the leader prunes history, and how much at most per round. */
+const PRUNE_EVERY_MS = 60_000;
+const PRUNE_BATCH = 1_000;
+const PRUNE_MAX_BATCHES = 20;
+
+/** The `retention` option, checked: null when history is kept forever. */
+function resolveRetention(
+  value: SchedulerOptions['retention'],
+): { maxAgeMs: number | null; keepLast: number | null } | null {
+  if (value === false) return null;
+  if (value === undefined) return { maxAgeMs: 30 * 24 * 3_600_000, keepLast: null };
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new ValidationError('options.retention', 'type', 'must be { maxAge?, keepLast? } or false');
+  }
+  for (const key of Object.keys(value)) {
+    if (key !== 'maxAge' && key !== 'keepLast') {
+      throw new ValidationError(
+        `options.retention.${key}`,
+        'unknown-key',
+        'is not an option: use maxAge or keepLast',
+      );
+    }
+  }
+  const maxAgeMs =
+    value.maxAge === undefined ? null : parseDuration(value.maxAge, 'options.retention.maxAge');
+  if (maxAgeMs !== null && maxAgeMs < 1_000) {
+    throw new ValidationError('options.retention.maxAge', 'min', 'must be at least 1 s');
+  }
+  const keepLast =
+    value.keepLast === undefined ? null : checkInt(value.keepLast, 'options.retention.keepLast', 0, 2 ** 31);
+  if (maxAgeMs === null && keepLast === null) {
+    throw new ValidationError(
+      'options.retention',
+      'required',
+      'give maxAge, keepLast or both (or false to keep all)',
+    );
+  }
+  return { maxAgeMs, keepLast };
+}
+
 const OPTION_KEYS: readonly (keyof SchedulerOptions)[] = [
   'store',
   'app',
@@ -140,6 +188,7 @@ const OPTION_KEYS: readonly (keyof SchedulerOptions)[] = [
   'runLease',
   'reapInterval',
   'pollInterval',
+  'retention',
   'misfireThreshold',
   'maxCatchUp',
   'fireAhead',
@@ -208,6 +257,7 @@ interface Resolved {
   runLeaseMs: number;
   reapMs: number;
   pollMs: number;
+  retention: { maxAgeMs: number | null; keepLast: number | null } | null;
   misfireThresholdMs: number;
   maxCatchUp: number;
   fireAheadMs: number;
@@ -307,6 +357,10 @@ export class Scheduler extends OasisEmitter {
   #leader: LeaderLease | null = null;
   #isLeader = false;
   #lastReapAt = Number.NEGATIVE_INFINITY;
+  /** When the leader last started pruning history (store time). */
+  #lastPruneAt = Number.NEGATIVE_INFINITY;
+  /** The prune in progress, if any: one at a time, awaited by `stop()`. */
+  #pruning: Promise<void> | null = null;
   #unsubscribe: (() => void) | null = null;
   /** The schedule partitions this node fires; null for all (before the leader's first map). */
   #partitions: number[] | null = null;
@@ -386,6 +440,7 @@ export class Scheduler extends OasisEmitter {
       runLeaseMs: dur(options.runLease, 'runLease', 15_000, 10),
       reapMs: dur(options.reapInterval, 'reapInterval', 3_000, 10),
       pollMs: dur(options.pollInterval, 'pollInterval', 5_000, 10),
+      retention: resolveRetention(options.retention),
       misfireThresholdMs: dur(options.misfireThreshold, 'misfireThreshold', 5_000, 0),
       maxCatchUp:
         options.maxCatchUp === undefined ? 100 : checkInt(options.maxCatchUp, 'options.maxCatchUp', 1, 1_000),
@@ -612,6 +667,7 @@ export class Scheduler extends OasisEmitter {
     await this.#waitIdle(COMPLETE_GRACE_MS, () => this.#active.size === 0 && this.#completing.size === 0);
     this.#abandonCompletions = true;
     await this.#heartbeatLoop.stop();
+    await this.#pruning;
     await this.#flushLogs();
     this.#unsubscribe?.();
     this.#unsubscribe = null;
@@ -1495,6 +1551,7 @@ export class Scheduler extends OasisEmitter {
       this.safeEmit('leader:changed', { leader: current, isLeader: leads });
     }
     if (this.#isLeader && this.#leader !== null) {
+      this.#maybePrune(now);
       const reapDue = now - this.#lastReapAt >= this.#o.reapMs;
       if (!reapDue && !this.#cluster.membershipMoved(membershipVersion)) return;
       try {
@@ -1525,6 +1582,31 @@ export class Scheduler extends OasisEmitter {
         throw err;
       }
     }
+  }
+
+  /** As leader, starts pruning history per `retention` when a minute has passed since the last time. */
+  #maybePrune(now: number): void {
+    const retention = this.#o.retention;
+    if (retention === null || this.#pruning !== null || now - this.#lastPruneAt < PRUNE_EVERY_MS) return;
+    this.#lastPruneAt = now;
+    const request = {
+      app: this.#app,
+      limit: PRUNE_BATCH,
+      ...(retention.maxAgeMs === null ? {} : { finishedBefore: now - retention.maxAgeMs }),
+      ...(retention.keepLast === null ? {} : { keepLast: retention.keepLast }),
+    };
+    this.#pruning = (async () => {
+      // Batch after batch while full ones come back, bounded per round; the next round goes on.
+      for (let i = 0; i < PRUNE_MAX_BATCHES && this.#isLeader && this.#state === 'running'; i++) {
+        const deleted = await this.#store.prune(request);
+        if (deleted > 0) this.safeEmit('history:pruned', { deleted });
+        if (deleted < PRUNE_BATCH) break;
+      }
+    })()
+      .catch((err: unknown) => this.#reportError(err, 'prune'))
+      .finally(() => {
+        this.#pruning = null;
+      });
   }
 
   /** The store declared this node dead: abort its handlers and join again with a new incarnation. */

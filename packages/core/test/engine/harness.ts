@@ -48,6 +48,7 @@ export class Harness {
       'node:left',
       'leader:changed',
       'partitions:assigned',
+      'history:pruned',
       'error',
     ];
     for (const name of names) s.on(name, (payload: unknown) => this.events.push({ name, payload }));
