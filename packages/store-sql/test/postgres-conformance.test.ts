@@ -23,6 +23,8 @@ if (available) {
   });
   afterAll(() => dropTables('postgres', PG_URL, prefix));
 } else {
+  // No PostgreSQL on this machine: serverAvailable() has printed a loud notice (and failed the
+  // run under CI=true), so this placeholder only shows the suite as skipped in the report.
   describe.skip('store conformance: postgres (server unreachable)', () => {
     it('skipped', () => undefined);
   });

@@ -168,6 +168,7 @@ export function inputTests(h: Harness): void {
 
   describe('notifications', () => {
     it('a subscriber hears an enqueue and a job save made through another instance (skipped when the store declares no notifications)', async (ctx) => {
+      // A store without notifications (capabilities.notifications false) has nothing to hear.
       if (!h.store.capabilities.notifications) ctx.skip();
       const app = h.app();
       const listener = h.stores[h.stores.length - 1]!;
@@ -189,6 +190,7 @@ export function inputTests(h: Harness): void {
     });
 
     it('a throwing listener does not stop other listeners or the store (skipped when the store declares no notifications)', async (ctx) => {
+      // A store without notifications (capabilities.notifications false) has nothing to hear.
       if (!h.store.capabilities.notifications) ctx.skip();
       const app = h.app();
       let heard = 0;
