@@ -68,8 +68,11 @@ export async function interruptCleanup(): Promise<void> {
 
 function spawnWorker(ctx: DrainContext): WorkerState {
   // The worker runs under the same tsx loader as the harness (fork reuses process.execArgv).
+  // BENCH_CPU_PROF=<dir> writes a V8 CPU profile of each worker there (see bench/README.md).
+  const profDir = process.env.BENCH_CPU_PROF;
   const child = fork(WORKER_SCRIPT, [JSON.stringify(ctx)], {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    ...(profDir ? { execArgv: [...process.execArgv, '--cpu-prof', `--cpu-prof-dir=${profDir}`] } : {}),
   });
   const state: WorkerState = {
     child,

@@ -273,16 +273,24 @@ interface Resolved {
 
 interface ActiveRun {
   run: RunRecord;
-  controller: AbortController;
+  /**
+   * Made when the handler first reads `ctx.signal` (most handlers never do): an abort before that
+   * only records `abortReason`, and the signal is then born aborted.
+   */
+  controller: AbortController | null;
+  /** Why the run was aborted (timeout, cancel, shutdown, loss), once it was. */
+  abortReason: Error | null;
   /** Clock time the handler started. */
   startedAt: number;
   timer: ClockTimer | null;
   /** The outcome was decided (result, error, timeout, cancel, shutdown or loss): later ones are ignored. */
   ended: boolean;
   progress: number | null;
-  /** Resolves with the ended run once recorded (null when dropped). */
-  done: Promise<RunRecord | null>;
-  resolveDone: (run: RunRecord | null) => void;
+  /** The ended run once recorded (null when dropped); undefined until then. */
+  settled: RunRecord | null | undefined;
+  /** Made on demand by `#doneOf` (only `cancel` waits for a local run). */
+  done: Promise<RunRecord | null> | null;
+  resolveDone: ((run: RunRecord | null) => void) | null;
 }
 
 /** An outcome on its way to the store. */
@@ -771,7 +779,7 @@ export class Scheduler extends OasisEmitter {
     const local = this.#active.get(runId);
     if (run.state === 'running' && local !== undefined) {
       this.#abortRun(runId, 'cancel', 0, reason);
-      return (await local.done) ?? ((await this.#store.getRun(runId)) as RunRecord);
+      return (await doneOf(local)) ?? ((await this.#store.getRun(runId)) as RunRecord);
     }
     return run;
   }
@@ -1150,19 +1158,17 @@ export class Scheduler extends OasisEmitter {
   // ---- execution -----------------------------------------------------------------------------
 
   #execute(run: RunRecord): void {
-    let resolveDone!: (run: RunRecord | null) => void;
-    const done = new Promise<RunRecord | null>((resolve) => {
-      resolveDone = resolve;
-    });
     const a: ActiveRun = {
       run,
-      controller: new AbortController(),
+      controller: null,
+      abortReason: null,
       startedAt: this.#clock.now(),
       timer: null,
       ended: false,
       progress: null,
-      done,
-      resolveDone,
+      settled: undefined,
+      done: null,
+      resolveDone: null,
     };
     this.#active.set(run.id, a);
     this.safeEmit('run:started', { run });
@@ -1211,7 +1217,8 @@ export class Scheduler extends OasisEmitter {
     const logs = this.#logs;
     const clock = this.#clock;
     return {
-      params: structuredClone(run.params),
+      // A copy, so a handler that changes its params cannot change what a retry runs with.
+      params: run.params !== null && typeof run.params === 'object' ? structuredClone(run.params) : run.params,
       runId: run.id,
       jobKey: run.jobKey,
       handler: run.handler,
@@ -1221,7 +1228,9 @@ export class Scheduler extends OasisEmitter {
       trigger: run.trigger,
       shard: Object.freeze({ index: run.shardIndex, total: run.shardTotal }),
       parentRunId: run.parentRunId,
-      signal: a.controller.signal,
+      get signal(): AbortSignal {
+        return signalOf(a);
+      },
       log: (message: string, fields?: unknown, level: LogLevel = 'info') => {
         if (a.ended) return;
         const lvl: LogLevel = level === 'debug' || level === 'warn' || level === 'error' ? level : 'info';
@@ -1398,7 +1407,7 @@ export class Scheduler extends OasisEmitter {
     for (const c of batch) {
       if (this.#completing.get(c.a.run.id) !== c.a) continue;
       this.#completing.delete(c.a.run.id);
-      c.a.resolveDone(c.recorded);
+      settle(c.a, c.recorded);
     }
     this.#checkIdle();
   }
@@ -1433,19 +1442,19 @@ export class Scheduler extends OasisEmitter {
     switch (kind) {
       case 'cancel': {
         const why = new RunCancelledError(reason ?? a.run.reason ?? 'cancel requested');
-        a.controller.abort(why);
+        abort(a, why);
         this.#end(a, 'cancelled', undefined, toRunError(why));
         return;
       }
       case 'shutdown': {
         const why = new ShutdownError(timeoutMs);
-        a.controller.abort(why);
+        abort(a, why);
         this.#end(a, 'failed', undefined, toRunError(why), 0);
         return;
       }
       case 'timeout': {
         const why = new TimeoutError(timeoutMs);
-        a.controller.abort(why);
+        abort(a, why);
         this.#end(a, 'timed_out', undefined, toRunError(why));
         return;
       }
@@ -1453,9 +1462,9 @@ export class Scheduler extends OasisEmitter {
         const why = new RunLostError();
         a.ended = true;
         if (a.timer !== null) this.#clock.clearTimer(a.timer);
-        a.controller.abort(why);
+        abort(a, why);
         this.#active.delete(runId);
-        a.resolveDone(null);
+        settle(a, null);
         this.safeEmit('run:lost', { runId, run: null, retry: null });
         this.#wakeClaimSoon();
         this.#checkIdle();
@@ -1756,12 +1765,47 @@ export class Scheduler extends OasisEmitter {
   }
 
   #checkIdle(): void {
+    if (this.#idleWaiters.size === 0) return;
     for (const check of [...this.#idleWaiters]) check();
   }
 
   #reportError(error: unknown, during: string, runId?: string): void {
     this.safeEmit('error', runId === undefined ? { error, during } : { error, during, runId });
   }
+}
+
+/** The run's abort signal, made on first use (born aborted when the run was aborted before). */
+function signalOf(a: ActiveRun): AbortSignal {
+  if (a.controller === null) {
+    a.controller = new AbortController();
+    if (a.abortReason !== null) a.controller.abort(a.abortReason);
+  }
+  return a.controller.signal;
+}
+
+/** Aborts the run's signal (or records why, for a signal not made yet). */
+function abort(a: ActiveRun, why: Error): void {
+  if (a.abortReason !== null) return;
+  a.abortReason = why;
+  a.controller?.abort(why);
+}
+
+/** Resolves with the ended run once recorded (null when dropped). */
+function doneOf(a: ActiveRun): Promise<RunRecord | null> {
+  if (a.settled !== undefined) return Promise.resolve(a.settled);
+  if (a.done === null) {
+    a.done = new Promise((resolve) => {
+      a.resolveDone = resolve;
+    });
+  }
+  return a.done;
+}
+
+/** Records the ended run (once) and wakes whoever waits on `doneOf`. */
+function settle(a: ActiveRun, run: RunRecord | null): void {
+  if (a.settled !== undefined) return;
+  a.settled = run;
+  a.resolveDone?.(run);
 }
 
 /**

@@ -189,6 +189,27 @@ describe('runs on virtual time', () => {
     expect(h.eventsOf('run:succeeded').map((e) => e.run.id)).toEqual([next.id]);
   });
 
+  it('a signal first read after the timeout is already aborted, with the TimeoutError', async () => {
+    // The engine makes a run's AbortController only when the handler reads `ctx.signal`.
+    h = new Harness();
+    const s = h.scheduler();
+    const gate = deferred<void>();
+    let late: AbortSignal | null = null;
+    s.handle('reads-late', async (ctx) => {
+      await gate.promise;
+      late = ctx.signal;
+    });
+    await s.start();
+    const run = await s.enqueue('reads-late', {}, { timeout: '5s' });
+    await h.advance(5_000);
+    expect((await s.getRun(run.id))?.state).toBe('timed_out');
+    gate.resolve();
+    await h.clock.flush();
+    const signal = late as AbortSignal | null;
+    expect(signal?.aborted).toBe(true);
+    expect(signal?.reason).toBeInstanceOf(TimeoutError);
+  });
+
   it('cancels a pending run at once: it never runs', async () => {
     h = new Harness();
     const s = h.scheduler();
