@@ -1218,7 +1218,8 @@ export class Scheduler extends OasisEmitter {
     const clock = this.#clock;
     return {
       // A copy, so a handler that changes its params cannot change what a retry runs with.
-      params: run.params !== null && typeof run.params === 'object' ? structuredClone(run.params) : run.params,
+      params:
+        run.params !== null && typeof run.params === 'object' ? structuredClone(run.params) : run.params,
       runId: run.id,
       jobKey: run.jobKey,
       handler: run.handler,
