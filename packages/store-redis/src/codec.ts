@@ -109,7 +109,11 @@ export function encodeRunDraft(d: RunDraft): Record<string, string> {
 
 /** A run from its hash. */
 export function decodeRun(flat: FlatHash): RunRecord {
-  const h = toRecord(flat);
+  return decodeRunFields(toRecord(flat));
+}
+
+/** A run from its hash's fields (field → value). */
+export function decodeRunFields(h: Record<string, string | undefined>): RunRecord {
   return {
     id: formatRunId(h.seq!, h.app!),
     app: h.app!,

@@ -49,6 +49,7 @@ import {
   decodeLogLine,
   decodeNode,
   decodeRun,
+  decodeRunFields,
   encodeCursor,
   encodeJobDraft,
   encodeRunDraft,
@@ -425,7 +426,7 @@ export class RedisStore implements Store {
         handlers: [...new Set(request.handlers)],
       }),
     );
-    return rows.map(decodeRun);
+    return rows.map(decodeRunFields);
   }
 
   /**
@@ -482,7 +483,11 @@ export class RedisStore implements Store {
       replies.forEach((reply, j) => {
         items[group.indexes[j]!] =
           reply[0] === '1'
-            ? { ok: true, run: decodeRun(reply[1]), retry: reply[2].length > 0 ? decodeRun(reply[2]) : null }
+            ? {
+                ok: true,
+                run: decodeRunFields(reply[1]),
+                retry: reply[2] === false ? null : decodeRunFields(reply[2]),
+              }
             : { ok: false, error: refusalOf(reply[1]) };
       });
     }

@@ -17,8 +17,11 @@ export type CompleteArgs = [
   retry: string,
 ];
 
-/** One entry of complete-runs.lua's reply: the run and its retry ([] for none), or the refusal. */
-export type CompleteReply = ['1', FlatHash, FlatHash] | ['0', string];
+/** A hash as an object (field → value), as the steps that answer in JSON text give it. */
+export type HashObject = Record<string, string>;
+
+/** One entry of complete-runs.lua's reply: the run and its retry (false for none), or the refusal. */
+export type CompleteReply = ['1', HashObject, HashObject | false] | ['0', string];
 
 /** A page of a listing step: the items and where the scan stopped early ('' when exhausted). */
 export type ScanReply = [FlatHash[], string];
@@ -48,6 +51,14 @@ export class LuaSteps {
     ];
     if (typeof fn !== 'function') throw new Error(`Lua step ${name} is not registered on this client`);
     return (await fn.call(this.#client, base, String(this.#offset()), ...args.map(String))) as T;
+  }
+
+  /**
+   * A step that answers with one JSON text (the hot steps: one bulk reply to parse instead of a
+   * bulk string per field, which ioredis would turn into a Buffer and then a string each).
+   */
+  async #runJson<T>(name: LuaScriptName, base: string, args: Arg[]): Promise<T> {
+    return JSON.parse(await this.#run<string>(name, base, args)) as T;
   }
 
   /** save-job.lua */
@@ -117,8 +128,8 @@ export class LuaSteps {
   claimRuns(
     base: string,
     a: { nodeId: string; incarnation: number; limit: number; leaseMs: number; handlers: string[] },
-  ): Promise<FlatHash[]> {
-    return this.#run('claim-runs', base, [a.nodeId, a.incarnation, a.limit, a.leaseMs, ...a.handlers]);
+  ): Promise<HashObject[]> {
+    return this.#runJson('claim-runs', base, [a.nodeId, a.incarnation, a.limit, a.leaseMs, ...a.handlers]);
   }
 
   /**
@@ -126,7 +137,7 @@ export class LuaSteps {
    * error JSON or '', durationMs, retry draft JSON or '']`.
    */
   completeRuns(base: string, requests: CompleteArgs[]): Promise<CompleteReply[]> {
-    return this.#run('complete-runs', base, requests.flat());
+    return this.#runJson('complete-runs', base, requests.flat());
   }
 
   /** cancel-run.lua */

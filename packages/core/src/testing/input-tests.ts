@@ -164,6 +164,34 @@ export function inputTests(h: Harness): void {
       expect((await h.store.listJobs({ app })).items).toHaveLength(keys.length);
       expect(await h.allRuns(app)).toHaveLength(keys.length);
     });
+
+    it('unicode, quotes, control characters and big numbers survive a claim and a completion', async () => {
+      const app = h.app();
+      const key = 'ключ-名前-🚀 "quoted" \\ back/slash';
+      const text = `${key} \u0000\u0001\n\t\u2028 end`;
+      const params = { text, n: 2 ** 53 - 1, f: -0.5, list: [text, null, true], nested: { [text]: text } };
+      const queued = await h.enqueue(app, { handler: key, params, jobKey: key });
+      const node = await h.node(app, 'n-unicode', { handlers: [key] });
+      const [claimed] = await h.claimAs(node);
+      expect(claimed).toMatchObject({ id: queued.id, handler: key, jobKey: key, params, state: 'running' });
+      const [item] = await h.store.completeRuns([
+        {
+          runId: queued.id,
+          nodeId: node.nodeId,
+          incarnation: node.incarnation,
+          outcome: 'failed',
+          result: { text },
+          error: { name: text, message: text },
+          durationMs: 3,
+          retry: { ...runDraft(app, { handler: key, params, jobKey: key }), trigger: 'retry', attempt: 2 },
+        },
+      ]);
+      expect(item).toMatchObject({
+        ok: true,
+        run: { id: queued.id, handler: key, params, state: 'failed', result: { text }, error: { name: text, message: text } },
+        retry: { handler: key, jobKey: key, params, attempt: 2, state: 'pending' },
+      });
+    });
   });
 
   describe('notifications', () => {

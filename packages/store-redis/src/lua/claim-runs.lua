@@ -8,7 +8,9 @@
 -- ARGV[4]  limit
 -- ARGV[5]  lease ms
 -- ARGV[6…] handlers
--- Returns: the claimed run hashes (each a flat list), in claim order.
+-- Returns: the claimed run hashes, in claim order, as one JSON text: an array of objects (field →
+--          value). One bulk reply instead of a bulk string per field: far less for the client to
+--          parse and allocate.
 -- Errors:  'FENCED node …' when the incarnation is not current or the node is offline.
 -- @include lib/common.lua
 -- @include lib/runs.lua
@@ -21,7 +23,7 @@ if n[1] ~= inc or n[2] == 'offline' then
   raise('FENCED node ' .. node .. ' incarnation ' .. inc .. ' is not current')
 end
 local out = {}
-if limit <= 0 then return out end
+if limit <= 0 then return '[]' end
 
 -- Priority levels across this node's queues, highest first.
 local levels, seen = {}, {}
@@ -112,7 +114,8 @@ for _, level in ipairs(levels) do
         job_running_add(job_key, 1)
         blocked_jobs[job_key] = true
       end
-      out[#out + 1] = flat_apply(flat, set, nil)
+      for j = 1, #set, 2 do h[set[j]] = set[j + 1] end
+      out[#out + 1] = h
     end
   end
   if #out >= limit or budget <= 0 then break end
@@ -131,4 +134,5 @@ if #taken > 0 then
     if redis.call('ZCARD', s.key) == 0 then redis.call('ZREM', s.qp, p) end
   end
 end
-return out
+if #out == 0 then return '[]' end
+return cjson.encode(out)

@@ -8,8 +8,8 @@
 -- ARGV[2…] 8 per request: run seq, node id, incarnation, outcome (succeeded | failed | timed_out
 --          | cancelled), result as JSON text, error as JSON text or '', duration ms, retry run
 --          draft (JSON of strings) or ''
--- Returns: one entry per request: { '1', run hash, retry run hash or empty list } or
---          { '0', 'NOTFOUND run …' | 'FENCED run …' }. Publishes 'runs' once (a retry, or runs
+-- Returns: one JSON text, an array with one entry per request: [ '1', run hash, retry run hash or
+--          false ] (hashes as objects, field → value) or [ '0', 'NOTFOUND run …' | 'FENCED run …' ]. Publishes 'runs' once (a retry, or runs
 --          of an ended run's job still waiting) and 'jobs' once (a re-armed delay-after job).
 -- @include lib/common.lua
 -- @include lib/runs.lua
@@ -25,7 +25,6 @@ local by_owner = {}     -- owner node -> { seq, … }
 local owners = {}
 local pub_runs, pub_jobs = false, false
 local nowstr = n2s(NOW)
-local LEASE_FIELD = { leaseExpiresAt = true }
 
 for i = 2, #ARGV, 8 do
   local seq, node, inc, outcome = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
@@ -80,10 +79,10 @@ for i = 2, #ARGV, 8 do
     end
     mine[#mine + 1] = seq
     stats_count(acc, job_key, state, duration)
-    local retry = {}
+    local retry = false
     if retry_draft ~= '' then
       local rseq = insert_run(cjson.decode(retry_draft))
-      retry = redis.call('HGETALL', runkey(rseq))
+      retry = fields_of(redis.call('HGETALL', runkey(rseq)))
       pub_runs = true
     else
       if rearm_delay_after(job_key) then pub_jobs = true end
@@ -91,7 +90,9 @@ for i = 2, #ARGV, 8 do
       if job_key and redis.call('SCARD', K('jobactive:' .. job_key)) > 0 then pub_runs = true end
     end
     -- Nothing after the HSET above writes this run's hash (it left its job's active set first).
-    out[#out + 1] = { '1', flat_apply(flat, set, LEASE_FIELD), retry }
+    h.leaseExpiresAt = nil
+    for j = 1, #set, 2 do h[set[j]] = set[j + 1] end
+    out[#out + 1] = { '1', h, retry }
   end
 end
 
@@ -109,4 +110,5 @@ if #ended > 0 then
 end
 if pub_runs then publish('runs') end
 if pub_jobs then publish('jobs') end
-return out
+if #out == 0 then return '[]' end
+return cjson.encode(out)

@@ -76,31 +76,6 @@ local function fields_of(flat)
   return h
 end
 
--- What HGETALL would return after `HDEL` of the fields in `del` (a set, or nil) and `HSET` of
--- `set` (a flat list of field, value) on a hash read as `flat`: saves reading a hash again
--- right after writing it.
-local function flat_apply(flat, set, del)
-  local out, pos = {}, {}
-  for i = 1, #flat, 2 do
-    local f = flat[i]
-    if not (del and del[f]) then
-      out[#out + 1] = f
-      out[#out + 1] = flat[i + 1]
-      pos[f] = #out
-    end
-  end
-  for i = 1, #set, 2 do
-    local p = pos[set[i]]
-    if p then
-      out[p] = set[i + 1]
-    else
-      out[#out + 1] = set[i]
-      out[#out + 1] = set[i + 1]
-    end
-  end
-  return out
-end
-
 local function publish(kind)
   redis.call('PUBLISH', K('events'), kind)
 end
