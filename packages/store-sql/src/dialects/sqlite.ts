@@ -5,6 +5,36 @@ import type { Db, SqlDialect, StatsDelta, Trx } from './dialect';
 import { acquireSharedMutex, type Mutex } from './mutex';
 import { upsertStatsOnConflict } from './shared';
 
+/** How many prepared statements a SQLite connection keeps (the least recently used go first). */
+const STATEMENT_CACHE_SIZE = 200;
+
+type Prepared = ReturnType<SqliteDatabase['prepare']> & { readonly busy?: boolean };
+
+/**
+ * better-sqlite3's `prepare` with a cache of the last `STATEMENT_CACHE_SIZE` statements by SQL
+ * text. kysely's driver prepares every query it runs, and compiling a statement costs SQLite more
+ * than running one of the store's hot statements; the store's texts repeat (values are bound), so
+ * nearly every call is a hit. A statement still being iterated (a stream) is not handed out
+ * twice: the caller gets a fresh one.
+ */
+function cachedPrepare(raw: { prepare(sql: string): Prepared }): (sql: string) => Prepared {
+  const cache = new Map<string, Prepared>();
+  return (text: string) => {
+    const hit = cache.get(text);
+    if (hit !== undefined) {
+      if (hit.busy === true) return raw.prepare(text);
+      // most recently used last
+      cache.delete(text);
+      cache.set(text, hit);
+      return hit;
+    }
+    const statement = raw.prepare(text);
+    cache.set(text, statement);
+    if (cache.size > STATEMENT_CACHE_SIZE) cache.delete(cache.keys().next().value as string);
+    return statement;
+  };
+}
+
 /**
  * SQLite through better-sqlite3. WAL, a busy timeout, `BEGIN IMMEDIATE` write transactions (so a
  * transaction never has to upgrade a read lock, which SQLite would refuse with SQLITE_BUSY), and a
@@ -64,7 +94,7 @@ export class SqliteSqlDialect implements SqlDialect {
       const raw = this.#options.database;
       raw.pragma(`busy_timeout = ${busy}`);
       // the owner closes a database it passed in
-      database = { prepare: (q: string) => raw.prepare(q), close: () => undefined };
+      database = { prepare: cachedPrepare(raw), close: () => undefined };
     } else {
       const mod = await import('better-sqlite3');
       const Database =
@@ -73,7 +103,7 @@ export class SqliteSqlDialect implements SqlDialect {
       raw.pragma(`busy_timeout = ${busy}`);
       raw.pragma('journal_mode = WAL');
       raw.pragma('synchronous = NORMAL');
-      database = raw;
+      database = { prepare: cachedPrepare(raw), close: () => raw.close() };
     }
     return new Kysely({ dialect: new SqliteDialect({ database }) });
   }
