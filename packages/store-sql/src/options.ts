@@ -54,6 +54,13 @@ export interface PostgresStoreOptions extends SqlStoreCommonOptions {
   connectionString?: string;
   /** pg pool settings (merged over `connectionString`); default `max` 10. */
   pool?: PgPoolConfig;
+  /**
+   * Run the hot reads (`getRun`, `getJob`, `listRuns`) as named prepared statements, which each
+   * pooled connection parses and plans once instead of on every call (default true). Turn it off
+   * behind a pooler that cannot carry prepared statements across its server connections (for
+   * example PgBouncer in transaction mode before 1.21).
+   */
+  preparedReads?: boolean;
 }
 
 /** MySQL 8 / MariaDB 10.6+ through mysql2: a pool and `SKIP LOCKED` claims; no notifications. */

@@ -92,6 +92,34 @@ export function jobColumns(d: JobDraft): Row {
   };
 }
 
+/** The job columns `toJob` reads, for reads that name their columns (prepared statements). */
+export const JOB_COLUMNS = [
+  'app',
+  'job_key',
+  'handler',
+  'schedule',
+  'params',
+  'enabled',
+  'routing',
+  'block',
+  'misfire',
+  'retry',
+  'timeout_ms',
+  'shards',
+  'priority',
+  'owner',
+  'alert_contacts',
+  'tags',
+  'description',
+  'source',
+  'partition_no',
+  'next_fire_at',
+  'last_fire_at',
+  'version',
+  'created_at',
+  'updated_at',
+] as const;
+
 /** A job row as a record. */
 export function toJob(r: Row): JobRecord {
   return {
@@ -158,6 +186,42 @@ export function runColumns(d: RunDraft, now: number, parentRunId: number | null)
     parent_run_id: parentRunId,
   };
 }
+
+/** The run columns `toRun` reads, for reads that name their columns (prepared statements). */
+export const RUN_COLUMNS = [
+  'id',
+  'app',
+  'job_key',
+  'handler',
+  'params',
+  'trig',
+  'scheduled_for',
+  'due_at',
+  'attempt',
+  'retry',
+  'timeout_ms',
+  'shard_index',
+  'shard_total',
+  'priority',
+  'block',
+  'routing',
+  'target_node',
+  'owner_node',
+  'owner_incarnation',
+  'lease_expires_at',
+  'state',
+  'reason',
+  'cancel_requested',
+  'progress',
+  'created_at',
+  'started_at',
+  'finished_at',
+  'duration_ms',
+  'result',
+  'error',
+  'idempotency_key',
+  'parent_run_id',
+] as const;
 
 /** A run row as a record. */
 export function toRun(r: Row): RunRecord {

@@ -42,7 +42,7 @@ import {
   StoreError,
   type StoreEvent,
 } from '@oasis/core';
-import { type RawBuilder, sql } from 'kysely';
+import { type Compilable, type RawBuilder, sql } from 'kysely';
 import type { Db, SqlDialect, StatsDelta, Trx } from './dialects/dialect';
 import { MysqlSqlDialect } from './dialects/mysql';
 import { PostgresSqlDialect } from './dialects/postgres';
@@ -56,10 +56,12 @@ import {
   encodeCursor,
   encText,
   formatId,
+  JOB_COLUMNS,
   jobColumns,
   num,
   parseId,
   type Row,
+  RUN_COLUMNS,
   runColumns,
   toAudit,
   toBucket,
@@ -422,6 +424,17 @@ export class SqlStore implements Store {
     } catch (err) {
       throw toOasisError(err, this.name, method);
     }
+  }
+
+  /**
+   * The rows of a hot read outside a transaction: a prepared statement where the dialect keeps
+   * them (PostgreSQL: parsed and planned once per connection), else kysely's ordinary execution.
+   * The query must name its columns, so that a kept statement survives columns added later.
+   */
+  async #readRows(db: Db, query: Compilable): Promise<Row[]> {
+    const compiled = query.compile();
+    if (this.#d.readPrepared) return this.#d.readPrepared(compiled);
+    return (await db.executeQuery(compiled)).rows as Row[];
   }
 
   /**
@@ -924,12 +937,10 @@ export class SqlStore implements Store {
   /** The job, or null. */
   async getJob(app: string, key: string): Promise<JobRecord | null> {
     return this.#read('getJob', async (db) => {
-      const row = await db
-        .selectFrom(this.#t.jobs)
-        .selectAll()
-        .where('app', '=', app)
-        .where('job_key', '=', key)
-        .executeTakeFirst();
+      const [row] = await this.#readRows(
+        db,
+        db.selectFrom(this.#t.jobs).select(JOB_COLUMNS).where('app', '=', app).where('job_key', '=', key),
+      );
       return row ? toJob(row) : null;
     });
   }
@@ -1604,7 +1615,10 @@ export class SqlStore implements Store {
     const id = parseId(runId);
     if (id === null) return null;
     return this.#read('getRun', async (db) => {
-      const row = await this.#runById(db, id, false);
+      const [row] = await this.#readRows(
+        db,
+        db.selectFrom(this.#t.runs).select(RUN_COLUMNS).where('id', '=', id),
+      );
       return row ? toRun(row) : null;
     });
   }
@@ -1634,15 +1648,16 @@ export class SqlStore implements Store {
       if (parent !== undefined) q = q.where('parent_run_id', '=', parent);
       if (beforeId !== null) q = q.where('id', '<', beforeId);
       q = q.orderBy('id', 'desc').limit(limit + 1);
-      const rows =
+      const rows = await this.#readRows(
+        db,
         filter.jobKey !== undefined
-          ? await db
+          ? db
               .selectFrom(q.as('p'))
               .innerJoin(`${this.#t.runs} as r`, 'r.id', 'p.id')
-              .selectAll('r')
+              .select(RUN_COLUMNS.map((c) => `r.${c}` as const))
               .orderBy('r.id', 'desc')
-              .execute()
-          : await q.clearSelect().selectAll().execute();
+          : q.clearSelect().select(RUN_COLUMNS),
+      );
       const items = rows.slice(0, limit).map(toRun);
       const last = items[items.length - 1];
       return { items, nextCursor: rows.length > limit && last ? encodeCursor([last.id]) : null };

@@ -1,5 +1,5 @@
 import type { StoreCapabilities } from '@oasis/core';
-import type { Kysely, RawBuilder, Transaction } from 'kysely';
+import type { CompiledQuery, Kysely, RawBuilder, Transaction } from 'kysely';
 
 /** A kysely handle with tables named at run time (the prefix is chosen by the user). */
 // biome-ignore lint/suspicious/noExplicitAny: table names carry a user-chosen prefix
@@ -80,6 +80,15 @@ export interface SqlDialect {
   transaction<T>(db: Db, fn: (trx: Trx) => Promise<T>): Promise<T>;
   /** Runs a read outside a transaction (SQLite: in turn with the other stores of this process). */
   exclusive<T>(fn: () => Promise<T>): Promise<T>;
+  /**
+   * Runs a read outside a transaction as a prepared statement that the database keeps per
+   * connection (PostgreSQL: a named statement, parsed and planned once per pooled connection,
+   * not on every call), and returns its rows. Only for the store's hot reads, whose statement
+   * texts come in a small, fixed set of shapes and name their columns (no `*`). Absent when the
+   * dialect has no such statements, or when they are turned off: the store then runs the query
+   * through kysely.
+   */
+  readPrepared?(query: CompiledQuery): Promise<Record<string, unknown>[]>;
   /** Sends wake-ups to other processes in the transaction (delivered on commit); absent when unsupported. */
   notify?(trx: Trx, channel: string, payloads: string[]): Promise<void>;
   /**

@@ -1,10 +1,20 @@
-import { Kysely, PostgresDialect, sql } from 'kysely';
+import { type CompiledQuery, Kysely, PostgresDialect, sql } from 'kysely';
 import type { Client as PgClient, Pool as PgPool, PoolConfig } from 'pg';
 import type { PostgresStoreOptions } from '../options';
 import type { Db, SqlDialect, StatsDelta, Trx } from './dialect';
 import { statsUpsertQuery, upsertStatsOnConflict } from './shared';
 
 type PgModule = typeof import('pg');
+
+/** At most this many statement texts get a name; later ones run unnamed (parsed every time). */
+const MAX_PREPARED = 256;
+
+/**
+ * Errors after which a named statement is given up for its text: the table changed under a kept
+ * plan (`0A000` "cached plan must not change result type") or the statement is missing on the
+ * server connection (`26000`, a pooler that switched connections).
+ */
+const STALE_STATEMENT = new Set(['0A000', '26000']);
 
 async function loadPg(): Promise<PgModule> {
   const mod = await import('pg');
@@ -37,6 +47,12 @@ export class PostgresSqlDialect implements SqlDialect {
   readonly #config: PoolConfig;
   #pool: PgPool | null = null;
   readonly #listeners = new Set<PgListener>();
+  /** The name of each prepared statement text, `oasis_<n>`; the same on every pooled connection. */
+  readonly #statements = new Map<string, string>();
+  #statementSeq = 0;
+
+  /** See `SqlDialect.readPrepared`; absent with `preparedReads: false`. */
+  readonly readPrepared?: (query: CompiledQuery) => Promise<Record<string, unknown>[]>;
 
   /** Reads the connection options; connects in `connect()`. */
   constructor(options: PostgresStoreOptions) {
@@ -48,6 +64,33 @@ export class PostgresSqlDialect implements SqlDialect {
     };
     const c = this.#config;
     this.target = `postgres:${c.connectionString ?? `${c.host ?? ''}:${c.port ?? ''}/${c.database ?? ''}`}`;
+    if (options.preparedReads !== false) this.readPrepared = (query) => this.#readPrepared(query);
+  }
+
+  /**
+   * A named statement through the pool: pg sends Parse once per connection and name, then only
+   * Bind/Execute, and the server reuses its plan (PostgreSQL's plan cache decides between a
+   * generic and a per-call plan, as for any prepared statement).
+   */
+  async #readPrepared(query: CompiledQuery): Promise<Record<string, unknown>[]> {
+    const pool = this.#pool;
+    if (!pool) throw new Error('the PostgreSQL pool is not connected');
+    const text = query.sql;
+    const values = [...query.parameters];
+    let name = this.#statements.get(text);
+    if (name === undefined && this.#statements.size < MAX_PREPARED) {
+      name = `oasis_${++this.#statementSeq}`;
+      this.#statements.set(text, name);
+    }
+    if (name === undefined) return (await pool.query(text, values)).rows;
+    try {
+      return (await pool.query({ name, text, values })).rows;
+    } catch (err) {
+      if (!STALE_STATEMENT.has((err as { code?: string }).code ?? '')) throw err;
+      // a kept statement went stale: the next call prepares the text again under a new name
+      if (this.#statements.get(text) === name) this.#statements.delete(text);
+      return (await pool.query(text, values)).rows;
+    }
   }
 
   /** Creates the pool (connections open on first use). */
