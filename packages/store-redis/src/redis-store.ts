@@ -61,7 +61,7 @@ import {
 } from './codec';
 import { refusalOf, toOasisError } from './errors';
 import { RedisKeys } from './keys';
-import { type CompleteArgs, type CompleteReply, LuaSteps, type ScanReply } from './scripts';
+import { type CompleteArgs, type CompleteReply, type HashObject, LuaSteps, type ScanReply } from './scripts';
 
 /** Options of `RedisStore`. Give one of `url`, `redis` or `client` (default: `redis://127.0.0.1:6379`). */
 export interface RedisStoreOptions {
@@ -98,6 +98,27 @@ let warnedEviction = false;
 
 /** Index entries a listing examines per app and call at most; a sparse filter returns a short page with a cursor. */
 const SCAN_BUDGET = 5000;
+/** Claimed runs' hashes a store instance keeps for their completion (see `RedisStore.#claimed`). */
+const CLAIMED_CACHE_MAX = 10_000;
+
+/**
+ * A run's hash after complete-runs.lua ended it, from the hash its claim returned, the request's
+ * own values (`args`) and what the step reported changed (`changes`: state, finishedAt and the
+ * fields other steps write on a running run); the lease field goes, as the step removes it.
+ */
+function afterCompletion(claimed: HashObject, changes: HashObject, args: CompleteArgs): HashObject {
+  const hash: Record<string, string | undefined> = { ...claimed };
+  hash.leaseExpiresAt = undefined;
+  hash.state = changes.state;
+  hash.finishedAt = changes.finishedAt;
+  hash.result = args[4];
+  hash.durationMs = String(args[6]);
+  if (args[5] !== '') hash.error = args[5];
+  hash.reason = changes.reason;
+  hash.cancelRequested = changes.cancelRequested;
+  hash.progress = changes.progress;
+  return hash as HashObject;
+}
 const DEFAULT_PAGE = 50;
 
 /** A position in a newest-first listing across apps: (seq, app) descending. */
@@ -134,6 +155,13 @@ export class RedisStore implements Store {
   readonly #offset: () => number;
   readonly #connectTimeoutMs: number;
   readonly #knownApps = new Set<string>();
+  /**
+   * The hashes of runs this instance claimed and has not completed yet, by run id, as the claim
+   * returned them: their completion then asks Redis only for what changed since (see
+   * complete-runs.lua). At most `CLAIMED_CACHE_MAX`, oldest dropped first (a dropped run is
+   * completed with the whole hash read back).
+   */
+  readonly #claimed = new Map<string, HashObject>();
   readonly #listeners = new Map<string, Set<(event: StoreEvent) => void>>();
   #subscriber: Redis | null = null;
   #closed = false;
@@ -426,7 +454,15 @@ export class RedisStore implements Store {
         handlers: [...new Set(request.handlers)],
       }),
     );
-    return rows.map(decodeRunFields);
+    const runs = rows.map(decodeRunFields);
+    for (let i = 0; i < rows.length; i++) this.#claimed.set(runs[i]!.id, rows[i]!);
+    if (this.#claimed.size > CLAIMED_CACHE_MAX) {
+      for (const id of this.#claimed.keys()) {
+        this.#claimed.delete(id);
+        if (this.#claimed.size <= CLAIMED_CACHE_MAX) break;
+      }
+    }
+    return runs;
   }
 
   /**
@@ -446,7 +482,10 @@ export class RedisStore implements Store {
 
   async #complete(requests: CompleteRequest[], operation: string): Promise<CompleteRunsItem[]> {
     const items: CompleteRunsItem[] = new Array(requests.length);
-    const byApp = new Map<string, { indexes: number[]; args: CompleteArgs[] }>();
+    const byApp = new Map<
+      string,
+      { indexes: number[]; args: CompleteArgs[]; claimed: (HashObject | undefined)[] }
+    >();
     requests.forEach((request, i) => {
       const ref = this.#ref(request.runId);
       if (!ref) {
@@ -455,10 +494,22 @@ export class RedisStore implements Store {
       }
       let group = byApp.get(ref.app);
       if (!group) {
-        group = { indexes: [], args: [] };
+        group = { indexes: [], args: [], claimed: [] };
         byApp.set(ref.app, group);
       }
+      // The hash as this instance's claim returned it, when the request comes from that claim.
+      let claimed: HashObject | undefined = this.#claimed.get(request.runId);
+      if (claimed !== undefined) {
+        this.#claimed.delete(request.runId);
+        if (
+          claimed.ownerNode !== request.nodeId ||
+          claimed.ownerIncarnation !== String(request.incarnation)
+        ) {
+          claimed = undefined;
+        }
+      }
       group.indexes.push(i);
+      group.claimed.push(claimed);
       group.args.push([
         ref.seq,
         request.nodeId,
@@ -468,6 +519,7 @@ export class RedisStore implements Store {
         request.error ? JSON.stringify(request.error) : '',
         Math.max(0, Math.round(request.durationMs)),
         request.retry ? JSON.stringify(encodeRunDraft(request.retry)) : '',
+        claimed === undefined ? 'full' : 'changes',
       ]);
     });
     for (const [app, group] of byApp) {
@@ -481,14 +533,17 @@ export class RedisStore implements Store {
         );
       }
       replies.forEach((reply, j) => {
-        items[group.indexes[j]!] =
-          reply[0] === '1'
-            ? {
-                ok: true,
-                run: decodeRunFields(reply[1]),
-                retry: reply[2] === false ? null : decodeRunFields(reply[2]),
-              }
-            : { ok: false, error: refusalOf(reply[1]) };
+        if (reply[0] !== '1') {
+          items[group.indexes[j]!] = { ok: false, error: refusalOf(reply[1]) };
+          return;
+        }
+        const claimed = group.claimed[j];
+        const hash = claimed === undefined ? reply[1] : afterCompletion(claimed, reply[1], group.args[j]!);
+        items[group.indexes[j]!] = {
+          ok: true,
+          run: decodeRunFields(hash),
+          retry: reply[2] === false ? null : decodeRunFields(reply[2]),
+        };
       });
     }
     return items;

@@ -15,6 +15,7 @@ export type CompleteArgs = [
   error: string,
   durationMs: number,
   retry: string,
+  reply: 'full' | 'changes',
 ];
 
 /** A hash as an object (field → value), as the steps that answer in JSON text give it. */
@@ -145,9 +146,13 @@ export class LuaSteps {
     return this.#run('cancel-run', base, [seq, reason]);
   }
 
-  /** list-runs.lua: `max` is the highest seq to include (or '+inf'); `filter` JSON text. */
-  listRuns(base: string, limit: number, max: string, filter: string, budget: number): Promise<ScanReply> {
-    return this.#run('list-runs', base, [limit, max, filter, budget]);
+  /**
+   * list-runs.lua: `max` is the highest seq to include (or '+inf'); `filter` JSON text. The runs
+   * come as one JSON text (an array of flat hashes), parsed here.
+   */
+  async listRuns(base: string, limit: number, max: string, filter: string, budget: number): Promise<ScanReply> {
+    const [runs, position] = await this.#run<[string, string]>('list-runs', base, [limit, max, filter, budget]);
+    return [JSON.parse(runs) as FlatHash[], position];
   }
 
   /** count-runs.lua */

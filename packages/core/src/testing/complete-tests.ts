@@ -477,12 +477,14 @@ export function completeTests(h: Harness): void {
         incarnation: node.incarnation,
         state: 'active',
         running: 1,
-        runs: [{ runId: run.id }],
+        runs: [{ runId: run.id, progress: 40 }],
         runLeaseMs: h.long,
       });
       expect(beat.cancelRunIds).toEqual([run.id]);
       const { run: done } = await complete(node, run, { outcome: 'cancelled' });
-      expect(done.state).toBe('cancelled');
+      expect(done).toMatchObject({ state: 'cancelled', cancelRequested: true, reason: 'operator', progress: 40 });
+      // What the completion returns is the run as stored, including what other steps wrote while it ran.
+      expect(done).toEqual(await h.store.getRun(run.id));
     });
 
     it('returns a final run unchanged and throws NotFoundError for an unknown run', async () => {

@@ -191,6 +191,8 @@ export function inputTests(h: Harness): void {
         run: { id: queued.id, handler: key, params, state: 'failed', result: { text }, error: { name: text, message: text } },
         retry: { handler: key, jobKey: key, params, attempt: 2, state: 'pending' },
       });
+      expect(item?.ok && item.run).toEqual(await h.store.getRun(queued.id));
+      expect(item?.ok && item.retry).toEqual(await h.store.getRun((item?.ok && item.retry?.id) || ''));
     });
   });
 

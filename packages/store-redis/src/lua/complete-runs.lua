@@ -5,11 +5,17 @@
 -- that no later request reads are gathered and written once for the batch.
 -- KEYS[1]  app base key
 -- ARGV[1]  clock offset ms
--- ARGV[2…] 8 per request: run seq, node id, incarnation, outcome (succeeded | failed | timed_out
+-- ARGV[2…] 9 per request: run seq, node id, incarnation, outcome (succeeded | failed | timed_out
 --          | cancelled), result as JSON text, error as JSON text or '', duration ms, retry run
---          draft (JSON of strings) or ''
--- Returns: one JSON text, an array with one entry per request: [ '1', run hash, retry run hash or
---          false ] (hashes as objects, field → value) or [ '0', 'NOTFOUND run …' | 'FENCED run …' ]. Publishes 'runs' once (a retry, or runs
+--          draft (JSON of strings) or '', reply form ('full' | 'changes')
+-- Returns: one JSON text, an array with one entry per request: [ '1', run, retry run hash or
+--          false ] (hashes as objects, field → value) or [ '0', 'NOTFOUND run …' | 'FENCED run …' ].
+--          `run` is the whole hash afterwards for 'full'. For 'changes' (the caller holds the
+--          hash as its claim returned it) it is what the caller cannot know: { state, finishedAt }
+--          and the fields other steps may write while a run is running (reason and
+--          cancelRequested by cancel-run and a `replace` insert, progress by heartbeat; any field
+--          a new step writes on a running run must be added here). The caller applies those,
+--          its own result, error and duration, and drops leaseExpiresAt. Publishes 'runs' once (a retry, or runs
 --          of an ended run's job still waiting) and 'jobs' once (a re-armed delay-after job).
 -- @include lib/common.lua
 -- @include lib/runs.lua
@@ -26,11 +32,20 @@ local owners = {}
 local pub_runs, pub_jobs = false, false
 local nowstr = n2s(NOW)
 
-for i = 2, #ARGV, 8 do
+local VOLATILE = { 'reason', 'cancelRequested', 'progress' }
+
+for i = 2, #ARGV, 9 do
   local seq, node, inc, outcome = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
+  local full = ARGV[i + 8] == 'full'
   local rk = runkey(seq)
-  local flat = redis.call('HGETALL', rk)
-  local h = fields_of(flat)
+  local h
+  if full then
+    h = fields_of(redis.call('HGETALL', rk))
+  else
+    local r = redis.call('HMGET', rk, 'state', 'ownerNode', 'ownerIncarnation', 'jobKey', unpack(VOLATILE))
+    h = { state = r[1], ownerNode = r[2], ownerIncarnation = r[3], jobKey = r[4] }
+    for j, name in ipairs(VOLATILE) do h[name] = r[4 + j] or nil end
+  end
   local current = incarnation_of[node]
   if current == nil then
     current = redis.call('HGET', nodekey(node), 'incarnation') or false
@@ -90,9 +105,17 @@ for i = 2, #ARGV, 8 do
       if job_key and redis.call('SCARD', K('jobactive:' .. job_key)) > 0 then pub_runs = true end
     end
     -- Nothing after the HSET above writes this run's hash (it left its job's active set first).
-    h.leaseExpiresAt = nil
-    for j = 1, #set, 2 do h[set[j]] = set[j + 1] end
-    out[#out + 1] = { '1', h, retry }
+    if full then
+      h.leaseExpiresAt = nil
+      for j = 1, #set, 2 do h[set[j]] = set[j + 1] end
+      out[#out + 1] = { '1', h, retry }
+    else
+      local changes = { state = state, finishedAt = nowstr }
+      for _, name in ipairs(VOLATILE) do
+        if h[name] then changes[name] = h[name] end
+      end
+      out[#out + 1] = { '1', changes, retry }
+    end
   end
 end
 
