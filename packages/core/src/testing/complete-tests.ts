@@ -482,7 +482,12 @@ export function completeTests(h: Harness): void {
       });
       expect(beat.cancelRunIds).toEqual([run.id]);
       const { run: done } = await complete(node, run, { outcome: 'cancelled' });
-      expect(done).toMatchObject({ state: 'cancelled', cancelRequested: true, reason: 'operator', progress: 40 });
+      expect(done).toMatchObject({
+        state: 'cancelled',
+        cancelRequested: true,
+        reason: 'operator',
+        progress: 40,
+      });
       // What the completion returns is the run as stored, including what other steps wrote while it ran.
       expect(done).toEqual(await h.store.getRun(run.id));
     });

@@ -188,7 +188,14 @@ export function inputTests(h: Harness): void {
       ]);
       expect(item).toMatchObject({
         ok: true,
-        run: { id: queued.id, handler: key, params, state: 'failed', result: { text }, error: { name: text, message: text } },
+        run: {
+          id: queued.id,
+          handler: key,
+          params,
+          state: 'failed',
+          result: { text },
+          error: { name: text, message: text },
+        },
         retry: { handler: key, jobKey: key, params, attempt: 2, state: 'pending' },
       });
       expect(item?.ok && item.run).toEqual(await h.store.getRun(queued.id));
