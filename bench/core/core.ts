@@ -229,7 +229,11 @@ async function measureBuilt(): Promise<CoreResult | null> {
     });
     return await new Promise((resolve, reject) => {
       const child = fork(outfile, ['--built', ...(quick ? ['--quick'] : [])], {
-        execArgv: ['--expose-gc'],
+        // BENCH_CPU_PROF=<dir> writes a V8 CPU profile of the measured process there.
+        execArgv: [
+          '--expose-gc',
+          ...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : []),
+        ],
         stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       });
       let result: CoreResult | null = null;

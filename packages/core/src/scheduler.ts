@@ -48,6 +48,7 @@ import type {
 import { parseRetry, type RetryInput, retryDelayMs } from './retry';
 import { wrapStore } from './store/runtime-store';
 import { type CompleteRequest, type CompleteRunsItem, STORE_LIMITS, type Store } from './store/store';
+import { rerunDraft } from './store/store-helpers';
 import {
   checkBoolean,
   checkInt,
@@ -804,25 +805,12 @@ export class Scheduler extends OasisEmitter {
         : undefined;
     const [created] = await this.#insertRuns(
       [
-        {
-          app: this.#app,
-          jobKey: run.jobKey,
-          handler: run.handler,
-          params: run.params,
+        rerunDraft(run, {
           trigger: 'manual',
           scheduledFor: this.#estimateNow(),
           attempt: 1,
-          retry: run.retry,
-          timeoutMs: run.timeoutMs,
-          shardIndex: run.shardIndex,
-          shardTotal: run.shardTotal,
-          priority: run.priority,
-          block: run.block,
-          routing: run.routing,
-          targetNode: null,
           idempotencyKey: null,
-          parentRunId: run.id,
-        },
+        }),
       ],
       routingKey === undefined ? undefined : () => routingKey,
     );
@@ -1271,26 +1259,13 @@ export class Scheduler extends OasisEmitter {
     let delayMs = 0;
     if ((outcome === 'failed' || outcome === 'timed_out') && run.attempt < run.retry.maxAttempts) {
       delayMs = retryDelay ?? retryDelayMs(run.retry, run.attempt, this.#o.random);
-      retry = {
-        app: run.app,
-        jobKey: run.jobKey,
-        handler: run.handler,
-        params: run.params,
+      retry = rerunDraft(run, {
         trigger: 'retry',
         scheduledFor: run.scheduledFor,
         delayMs,
         attempt: run.attempt + 1,
-        retry: run.retry,
-        timeoutMs: run.timeoutMs,
-        shardIndex: run.shardIndex,
-        shardTotal: run.shardTotal,
-        priority: run.priority,
-        block: run.block,
-        routing: run.routing,
-        targetNode: null,
         idempotencyKey: `retry:${run.id}`,
-        parentRunId: run.id,
-      };
+      });
     }
     const node = this.#node!;
     this.#complete(

@@ -45,7 +45,7 @@ import {
   type StoreCapabilities,
   type StoreEvent,
 } from './store';
-import { completeEach, decodeCursor, emptyStatsBucket, encodeCursor } from './store-helpers';
+import { completeEach, decodeCursor, emptyStatsBucket, encodeCursor, rerunDraft } from './store-helpers';
 
 /** Options of `MemoryStore`. */
 export interface MemoryStoreOptions {
@@ -800,25 +800,12 @@ export class MemoryStore implements Store {
       lost.push(copyRun(run));
       if (retrying) {
         const retry = this.#insert(
-          {
-            app: run.app,
-            jobKey: run.jobKey,
-            handler: run.handler,
-            params: run.params,
+          rerunDraft(run, {
             trigger: 'retry',
             scheduledFor: run.scheduledFor,
             attempt: run.attempt + 1,
-            retry: run.retry,
-            timeoutMs: run.timeoutMs,
-            shardIndex: run.shardIndex,
-            shardTotal: run.shardTotal,
-            priority: run.priority,
-            block: run.block,
-            routing: run.routing,
-            targetNode: null,
             idempotencyKey: null,
-            parentRunId: run.id,
-          },
+          }),
           now,
         ).run;
         retries.push(copyRun(retry));

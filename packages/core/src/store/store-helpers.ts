@@ -3,8 +3,37 @@
  * here so that every store refuses a foreign cursor with the same error and counts the same fields.
  */
 import { FencedError, NotFoundError, ValidationError } from '../errors';
-import type { StatsBucket } from '../model';
+import type { RunDraft, RunRecord, StatsBucket } from '../model';
 import type { CompleteRequest, CompleteResult, CompleteRunsItem } from './store';
+
+/**
+ * A new run of what `run` ran (its job, handler, params, retry policy, timeout, shard, priority,
+ * block strategy and routing), with `run` as its parent and no target node: the draft of a
+ * retry, a lost run's retry or a manual re-run. `fields` gives what differs (trigger, attempt,
+ * when it is scheduled for, its idempotency key, a delay).
+ */
+export function rerunDraft(
+  run: RunRecord,
+  fields: Pick<RunDraft, 'trigger' | 'scheduledFor' | 'attempt' | 'idempotencyKey'> &
+    Pick<Partial<RunDraft>, 'delayMs'>,
+): RunDraft {
+  return {
+    app: run.app,
+    jobKey: run.jobKey,
+    handler: run.handler,
+    params: run.params,
+    retry: run.retry,
+    timeoutMs: run.timeoutMs,
+    shardIndex: run.shardIndex,
+    shardTotal: run.shardTotal,
+    priority: run.priority,
+    block: run.block,
+    routing: run.routing,
+    targetNode: null,
+    parentRunId: run.id,
+    ...fields,
+  };
+}
 
 /**
  * `Store.completeRuns` done one `completeRun` at a time: a correct fallback for a store without a
