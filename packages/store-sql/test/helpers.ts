@@ -112,6 +112,23 @@ export interface Target {
   close(): Promise<void>;
 }
 
+/**
+ * Takes a migrated schema back to before migration 0008 (SQLite's partial run indexes): its
+ * record removed and, on SQLite, the two claim indexes it replaced back in place. The other
+ * indexes it rebuilt keep their names, and 0008 rebuilds them again.
+ */
+export async function undoPartialRunIndexes(target: Target, prefix: string): Promise<void> {
+  const names = tableNames(prefix);
+  await target.query(`delete from "${names.migrations}" where name = ?`, ['0008_sqlite_partial_run_indexes']);
+  if (target.label !== 'sqlite') return;
+  await target.query(`drop index "${prefix}runs_pending_due"`);
+  await target.query(`drop index "${prefix}runs_pending_order"`);
+  await target.query(`create index "${prefix}runs_claim" on "${names.runs}" (app, state, due_at, priority)`);
+  await target.query(
+    `create index "${prefix}runs_claim_order" on "${names.runs}" (app, state, priority desc, due_at, id)`,
+  );
+}
+
 /** The three databases: SQLite on a temp file, PostgreSQL and MariaDB from the environment. */
 export async function targets(): Promise<Target[]> {
   const tmp = tempDir();

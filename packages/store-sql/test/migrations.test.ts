@@ -7,7 +7,7 @@ import { jobDraft } from '@oasis/core/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createSqlStore } from '../src/index';
 import { tableNames } from '../src/tables';
-import { targets, uniquePrefix } from './helpers';
+import { targets, undoPartialRunIndexes, uniquePrefix } from './helpers';
 
 /** Every migration of this version, oldest first. */
 const ALL = [
@@ -18,6 +18,7 @@ const ALL = [
   '0005_runs_claim_order',
   '0006_stats_app_totals',
   '0007_runs_job_state_time',
+  '0008_sqlite_partial_run_indexes',
 ];
 
 const all = await targets();
@@ -78,8 +79,9 @@ for (const target of all) {
       const setup = createSqlStore(target.options(prefix));
       await setup.migrate();
       await setup.close();
-      // as if this database was migrated by the release before 0007
+      // as if this database was migrated by the release before 0007 (and so before 0008)
       const names = tableNames(prefix);
+      await undoPartialRunIndexes(target, prefix);
       await target.query(`delete from "${names.migrations}" where name = ?`, ['0007_runs_job_state_time']);
       const onRuns = target.label === 'mariadb' ? ` on "${names.runs}"` : '';
       await target.query(`drop index "${prefix}runs_job_state_time"${onRuns}`);
@@ -90,8 +92,10 @@ for (const target of all) {
         (e: unknown) => e,
       );
       expect(err).toBeInstanceOf(StoreError);
-      expect((err as Error).message).toMatch(/behind \(missing 0007_runs_job_state_time\).*migrate\(\)/);
-      expect(await store.migrate()).toEqual(['0007_runs_job_state_time']);
+      expect((err as Error).message).toMatch(
+        /behind \(missing 0007_runs_job_state_time, 0008_sqlite_partial_run_indexes\).*migrate\(\)/,
+      );
+      expect(await store.migrate()).toEqual(['0007_runs_job_state_time', '0008_sqlite_partial_run_indexes']);
       await store.init();
       await store.close();
     });

@@ -8,7 +8,7 @@ import { nodeInfo, runDraft } from '@oasis/core/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createSqlStore } from '../src/index';
 import { tableNames } from '../src/tables';
-import { targets, uniquePrefix } from './helpers';
+import { targets, undoPartialRunIndexes, uniquePrefix } from './helpers';
 
 const all = await targets();
 afterAll(async () => {
@@ -97,6 +97,7 @@ for (const target of all) {
 
       // as if the buckets were written before 0006: no totals, migration not applied
       const names = tableNames(prefix);
+      await undoPartialRunIndexes(target, prefix);
       await target.query(`delete from "${names.stats}" where job_key = ?`, ['\u0001all']);
       await target.query(`delete from "${names.migrations}" where name in (?, ?)`, [
         '0006_stats_app_totals',
