@@ -11,7 +11,10 @@
  * Options: `--stores a,b` (postgres, redis, sqlite), `--duration S` (10), `--connections N` (50),
  * `--warmup S` (2), `--count N` and `--tag NAME` (the seed, as in bench/listing), `--routes a,b`
  * (list, detail, dashboard), `--dashboard-cache-ms N` (the handler's `dashboardCacheMs`; default
- * its own, 1000; 0: every dashboard request reads the store, concurrent ones still share a read).
+ * its own, 1000; 0: every dashboard request reads the store, concurrent ones still share a read),
+ * `--mount express|fastify` (express), `--instances N` (1: one process; N > 1: a `node:cluster`
+ * of N app instances on one port, each with its own store and pool), `--pool N` (PostgreSQL's pool
+ * size per instance; the store's default, 10, when absent).
  * A store that is not seeded yet is seeded first (slow).
  */
 import { type ChildProcess, fork } from 'node:child_process';
@@ -19,12 +22,15 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import autocannon, { type AutocannonResult } from 'autocannon';
-import { idleFraction } from '../lib/cpu';
+import { idleFraction, machineBusyMs, pidsCpuMs, processesCpuMs } from '../lib/cpu';
 import { table } from '../lib/report';
 import { percentile, round, waitFor } from '../lib/stats';
 import { placeOf, randomFilter } from '../listing/run';
 import { ensureSeed, rng, SEED_APP, type SeedInfo, type SeedKind, type SeedPlace } from '../listing/seed';
 import type { ServerArgs } from './server';
+
+/** The `application_name` of the admin server's PostgreSQL connections (to find their CPU time). */
+export const ADMIN_BENCH_APP_NAME = 'oasis-admin-bench';
 
 /** The routes measured. */
 export type RouteName = 'list' | 'detail' | 'dashboard';
@@ -44,17 +50,51 @@ export interface RouteFigures {
   timeouts: number;
   /** CPU time the server process spent per request (user + system), ms. */
   serverCpuMsPerRequest?: number;
+  /** CPU time of the database server's processes (postgres / redis-server) per request, ms. */
+  dbCpuMsPerRequest?: number;
+  /** CPU time of the load generator (this process, autocannon) per request, ms. */
+  loadCpuMsPerRequest?: number;
+  /** Busy CPU time of the whole machine (every core, every process, others' too) per request, ms. */
+  machineCpuMsPerRequest?: number;
+}
+
+/**
+ * The CPU time so far of the database work the admin server causes, ms: on PostgreSQL its own
+ * backends (found by `application_name`), on Redis the whole server process (shared with
+ * whatever else uses it meanwhile), on SQLite none (it runs inside the server).
+ */
+async function dbCpuMs(kind: SeedKind, pgUrl: string): Promise<number> {
+  if (kind === 'redis') return processesCpuMs(['redis-server']);
+  if (kind !== 'postgres') return 0;
+  const { default: pg } = await import('pg');
+  const client = new pg.Client({ connectionString: pgUrl });
+  await client.connect();
+  try {
+    const r = await client.query<{ pid: number }>(
+      'select pid from pg_stat_activity where application_name = $1',
+      [ADMIN_BENCH_APP_NAME],
+    );
+    return pidsCpuMs(r.rows.map((row) => row.pid));
+  } finally {
+    await client.end();
+  }
 }
 
 /** Starts the admin server for a seeded place in a child process; resolves with it and its port. */
 export async function startServer(
   place: SeedPlace,
   dashboardCacheMs?: number,
+  mount: 'express' | 'fastify' = 'express',
+  instances = 1,
+  pgPoolMax?: number,
 ): Promise<{ child: ChildProcess; port: number }> {
   const args: ServerArgs = {
     kind: place.kind,
     prefix: place.prefix,
     config: place.config,
+    mount,
+    instances,
+    ...(pgPoolMax === undefined ? {} : { pgPoolMax }),
     ...(dashboardCacheMs === undefined ? {} : { dashboardCacheMs }),
   };
   const child = fork(join(import.meta.dirname, 'server.ts'), [JSON.stringify(args)], {
@@ -198,6 +238,9 @@ function parseArgs(argv: string[]) {
     tag: value('--tag') ?? 'bench1m',
     dashboardCacheMs:
       value('--dashboard-cache-ms') === undefined ? undefined : Number(value('--dashboard-cache-ms')),
+    mount: (value('--mount') ?? 'express') as 'express' | 'fastify',
+    instances: Number(value('--instances') ?? 1),
+    pgPoolMax: value('--pool') === undefined ? undefined : Number(value('--pool')),
   };
 }
 
@@ -212,7 +255,13 @@ async function main(): Promise<void> {
   for (const kind of args.stores) {
     const place = placeOf(kind, args);
     const seed = await ensureSeed(place);
-    const { child, port } = await startServer(place, args.dashboardCacheMs);
+    const { child, port } = await startServer(
+      place,
+      args.dashboardCacheMs,
+      args.mount,
+      args.instances,
+      args.pgPoolMax,
+    );
     try {
       const ids = await collectIds(port, seed);
       console.log(`${kind}: server on port ${port}, ${ids.length} run ids to ask for`);
@@ -224,17 +273,27 @@ async function main(): Promise<void> {
         // the machine is shared: the 1-minute load average goes with every figure
         const loadAvg1m = round(loadavg()[0]!, 1);
         const cpu0 = await serverCpuMs(child);
+        const db0 = await dbCpuMs(kind, place.config.pgUrl);
+        const own0 = process.cpuUsage();
+        const busy0 = machineBusyMs();
         const f = await load(port, route, paths[route], args.connections, args.duration);
+        const busy1 = machineBusyMs();
+        const own1 = process.cpuUsage(own0);
+        const db1 = await dbCpuMs(kind, place.config.pgUrl);
         const cpu1 = await serverCpuMs(child);
-        f.serverCpuMsPerRequest = round((cpu1 - cpu0) / Math.max(1, f.requests), 2);
+        const per = (ms: number) => round(ms / Math.max(1, f.requests), 2);
+        f.serverCpuMsPerRequest = per(cpu1 - cpu0);
+        f.dbCpuMsPerRequest = per(db1 - db0);
+        f.loadCpuMsPerRequest = per((own1.user + own1.system) / 1000);
+        f.machineCpuMsPerRequest = per(busy1 - busy0);
         figs.push({ ...f, cpuIdleBefore, loadAvg1m });
         console.log(
-          `${kind} ${route}: ${f.rps} req/s, p50 ${f.p50} ms, p95 ${f.p95} ms, p99 ${f.p99} ms, server CPU ${f.serverCpuMsPerRequest} ms/request, load average ${loadAvg1m}`,
+          `${kind} ${route}: ${f.rps} req/s, p50 ${f.p50} ms, p95 ${f.p95} ms, p99 ${f.p99} ms, CPU ms/request: server ${f.serverCpuMsPerRequest}, db ${f.dbCpuMsPerRequest}, load generator ${f.loadCpuMsPerRequest}, machine ${f.machineCpuMsPerRequest}; load average ${loadAvg1m}`,
         );
       }
       (report.stores as Record<string, unknown>)[kind] = { seed, figures: figs };
       console.log(
-        `\n${kind} — ${seed.runs} runs, ${args.connections} connections × ${args.duration} s per route, ${new Date().toISOString()}, node ${process.version}`,
+        `\n${kind} — ${seed.runs} runs, ${args.mount} × ${args.instances} instance(s), PostgreSQL pool ${args.pgPoolMax ?? 'default (10)'} per instance, ${args.connections} connections × ${args.duration} s per route, ${new Date().toISOString()}, node ${process.version}`,
       );
       console.log(
         table(
@@ -249,6 +308,9 @@ async function main(): Promise<void> {
             'non-2xx',
             'errors',
             'server CPU ms/req',
+            'db CPU ms/req',
+            'autocannon CPU ms/req',
+            'machine CPU ms/req',
             'cpu idle before',
             'load avg 1m',
           ],
@@ -263,6 +325,9 @@ async function main(): Promise<void> {
             String(f.non2xx),
             String(f.errors + f.timeouts),
             String(f.serverCpuMsPerRequest),
+            String(f.dbCpuMsPerRequest),
+            String(f.loadCpuMsPerRequest),
+            String(f.machineCpuMsPerRequest),
             String(f.cpuIdleBefore),
             String(f.loadAvg1m),
           ]),

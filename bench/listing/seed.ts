@@ -101,7 +101,12 @@ export function sqliteFileOf(place: SeedPlace): string {
 }
 
 /** Opens (and migrates) the store of a seed place; `clockOffsetMs` only for Redis seeding. */
-export async function openSeedStore(place: SeedPlace, clockOffsetMs?: () => number): Promise<Store> {
+export async function openSeedStore(
+  place: SeedPlace,
+  clockOffsetMs?: () => number,
+  /** PostgreSQL's pool size (the store's default, 10, when absent). */
+  pgPoolMax?: number,
+): Promise<Store> {
   const store =
     place.kind === 'redis'
       ? createRedisStore({
@@ -115,6 +120,7 @@ export async function openSeedStore(place: SeedPlace, clockOffsetMs?: () => numb
             connectionString: place.config.pgUrl,
             tablePrefix: place.prefix,
             migrate: true,
+            ...(pgPoolMax === undefined ? {} : { pool: { max: pgPoolMax } }),
           })
         : createSqlStore({
             dialect: 'sqlite',
