@@ -59,13 +59,13 @@ export interface RouteFigures {
 }
 
 /**
- * The CPU time so far of the database work the admin server causes, ms: on PostgreSQL its own
- * backends (found by `application_name`), on Redis the whole server process (shared with
- * whatever else uses it meanwhile), on SQLite none (it runs inside the server).
+ * The CPU time so far of the database work the admin server causes, ms per process id: on
+ * PostgreSQL its own backends (found by `application_name`), on Redis the whole server process
+ * (shared with whatever else uses it meanwhile), on SQLite none (it runs inside the server).
  */
-async function dbCpuMs(kind: SeedKind, pgUrl: string): Promise<number> {
-  if (kind === 'redis') return processesCpuMs(['redis-server']);
-  if (kind !== 'postgres') return 0;
+async function dbCpuMs(kind: SeedKind, pgUrl: string): Promise<Map<number, number>> {
+  if (kind === 'redis') return new Map([[0, processesCpuMs(['redis-server'])]]);
+  if (kind !== 'postgres') return new Map();
   const { default: pg } = await import('pg');
   const client = new pg.Client({ connectionString: pgUrl });
   await client.connect();
@@ -74,10 +74,20 @@ async function dbCpuMs(kind: SeedKind, pgUrl: string): Promise<number> {
       'select pid from pg_stat_activity where application_name = $1',
       [ADMIN_BENCH_APP_NAME],
     );
-    return pidsCpuMs(r.rows.map((row) => row.pid));
+    return new Map(r.rows.map((row) => [row.pid, pidsCpuMs([row.pid])]));
   } finally {
     await client.end();
   }
+}
+
+/**
+ * The CPU time spent between two `dbCpuMs` readings, ms: a backend that the pool opened in
+ * between counts whole, one it closed (idle for 10 s) counts nothing after the first reading.
+ */
+function dbCpuDelta(before: Map<number, number>, after: Map<number, number>): number {
+  let ms = 0;
+  for (const [pid, cpu] of after) ms += cpu - (before.get(pid) ?? 0);
+  return ms;
 }
 
 /** Starts the admin server for a seeded place in a child process; resolves with it and its port. */
@@ -283,7 +293,7 @@ async function main(): Promise<void> {
         const cpu1 = await serverCpuMs(child);
         const per = (ms: number) => round(ms / Math.max(1, f.requests), 2);
         f.serverCpuMsPerRequest = per(cpu1 - cpu0);
-        f.dbCpuMsPerRequest = per(db1 - db0);
+        f.dbCpuMsPerRequest = per(dbCpuDelta(db0, db1));
         f.loadCpuMsPerRequest = per((own1.user + own1.system) / 1000);
         f.machineCpuMsPerRequest = per(busy1 - busy0);
         figs.push({ ...f, cpuIdleBefore, loadAvg1m });

@@ -43,7 +43,7 @@ import {
   type StoreEvent,
 } from '@oasis/core';
 import { type Compilable, type RawBuilder, sql } from 'kysely';
-import type { Db, SqlDialect, StatsDelta, Trx } from './dialects/dialect';
+import type { Db, RunStatements, SqlDialect, StatsDelta, Trx } from './dialects/dialect';
 import { MysqlSqlDialect } from './dialects/mysql';
 import { PostgresSqlDialect } from './dialects/postgres';
 import { SqliteSqlDialect } from './dialects/sqlite';
@@ -125,6 +125,24 @@ function chunks<T>(items: T[], size = CHUNK): T[][] {
   const out: T[][] = [];
   for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
   return out;
+}
+
+/**
+ * The runs a claim takes from its candidates, in their (claim) order: up to `limit`, and of a
+ * non-parallel job only its first.
+ */
+function pickClaims(candidates: Row[], limit: number): Row[] {
+  const busy = new Set<string>();
+  const picked: Row[] = [];
+  for (const r of candidates) {
+    if (picked.length >= limit) break;
+    if (r.job_key !== null && r.job_key !== undefined) {
+      if (r.block !== 'parallel' && busy.has(r.job_key)) continue;
+      busy.add(r.job_key);
+    }
+    picked.push(r);
+  }
+  return picked;
 }
 
 /** `%…%` LIKE pattern of a substring, with `!` as the escape character. */
@@ -230,6 +248,8 @@ export class SqlStore implements Store {
   readonly #maxLogLines: number;
   readonly #offset: number;
   readonly #hubKey: string;
+  /** The dialect's own claim and completion statements (SQLite), or null for the kysely queries. */
+  readonly #runSql: RunStatements | null;
   readonly #remote = new Map<string, Set<Listener>>();
   readonly #subscriptions = new Set<() => void>();
   #db: Db | null = null;
@@ -266,6 +286,7 @@ export class SqlStore implements Store {
     this.#maxLogLines = options.maxLogLinesPerRun ?? STORE_LIMITS.maxLogLinesPerRun;
     this.#offset = options.clockOffsetMs ?? 0;
     this.#hubKey = `${this.#d.target}|${this.#prefix}`;
+    this.#runSql = this.#d.runStatements?.(this.#t) ?? null;
     this.#pollMs = options.dialect === 'sqlite' ? (options.notifyPollMs ?? 100) : 100;
   }
 
@@ -1347,13 +1368,56 @@ export class SqlStore implements Store {
     if (request.limit <= 0 || request.handlers.length === 0) return [];
     const t = this.#t;
     const window = Math.min(request.limit * 2 + 16, STORE_LIMITS.maxBatch);
+    const candidates = this.#runSql
+      ? await this.#runSql.claimCandidates(c.trx, request, c.now, window)
+      : await this.#claimCandidates(c, request, window);
+    let picked = pickClaims(candidates, request.limit);
+    const serialJobs = [
+      ...new Set(picked.filter((r) => r.job_key !== null && r.block !== 'parallel').map((r) => r.job_key)),
+    ];
+    if (this.#d.rowLocks && serialJobs.length > 0) {
+      // a claimer that committed since our snapshot-free read above may have started one
+      const running = await c.trx
+        .selectFrom(t.runs)
+        .select('job_key')
+        .where('app', '=', request.app)
+        .where('state', '=', 'running')
+        .where('job_key', 'in', serialJobs)
+        .execute();
+      const taken = new Set(running.map((r) => r.job_key));
+      picked = picked.filter((r) => r.job_key === null || r.block === 'parallel' || !taken.has(r.job_key));
+    }
+    if (picked.length === 0) return [];
+    const ids = picked.map((r) => num(r.id));
+    if (this.#runSql) {
+      const rows = new Map((await this.#runSql.claim(c.trx, ids, request, c.now)).map((r) => [num(r.id), r]));
+      // in claim order (the update returns them in no order)
+      return ids.flatMap((id) => {
+        const row = rows.get(id);
+        return row ? [toRun(row)] : [];
+      });
+    }
+    const patch = {
+      state: 'running',
+      owner_node: request.nodeId,
+      owner_incarnation: request.incarnation,
+      lease_expires_at: c.now + request.leaseMs,
+      started_at: c.now,
+    };
+    await c.trx.updateTable(t.runs).set(patch).where('id', 'in', ids).execute();
+    return picked.map((r) => toRun({ ...r, ...patch }));
+  }
+
+  /** The claim's candidates through kysely (full rows, locked with `SKIP LOCKED` where the database can). */
+  async #claimCandidates(c: Ctx, request: ClaimRequest, window: number): Promise<Row[]> {
+    const t = this.#t;
     let q = c.trx
       .selectFrom(`${t.runs} as r`)
       .selectAll('r')
       .where('r.app', '=', request.app)
       .where('r.state', '=', 'pending')
-      // SQLite (no statistics) would range-scan runs_claim on due_at and sort every due run;
-      // a unary plus keeps due_at out of the index choice, so it walks runs_claim_order in order
+      // SQLite (no statistics) would range-scan the claim index on due_at and sort every due run;
+      // a unary plus keeps due_at out of the index choice, so it walks the claim order index
       .where(this.#d.name === 'sqlite' ? sql`+${sql.ref('r.due_at')}` : 'r.due_at', '<=', c.now)
       .where('r.handler', 'in', request.handlers)
       .where((eb) => eb.or([eb('r.target_node', 'is', null), eb('r.target_node', '=', request.nodeId)]))
@@ -1378,50 +1442,7 @@ export class SqlStore implements Store {
       .orderBy('r.id')
       .limit(window);
     if (this.#d.capabilities.skipLocked) q = q.forUpdate().skipLocked();
-    const candidates = await q.execute();
-    const busy = new Set<string>();
-    let picked: Row[] = [];
-    for (const r of candidates) {
-      if (picked.length >= request.limit) break;
-      if (r.job_key !== null) {
-        if (r.block !== 'parallel' && busy.has(r.job_key)) continue;
-        busy.add(r.job_key);
-      }
-      picked.push(r);
-    }
-    const serialJobs = [
-      ...new Set(picked.filter((r) => r.job_key !== null && r.block !== 'parallel').map((r) => r.job_key)),
-    ];
-    if (this.#d.rowLocks && serialJobs.length > 0) {
-      // a claimer that committed since our snapshot-free read above may have started one
-      const running = await c.trx
-        .selectFrom(t.runs)
-        .select('job_key')
-        .where('app', '=', request.app)
-        .where('state', '=', 'running')
-        .where('job_key', 'in', serialJobs)
-        .execute();
-      const taken = new Set(running.map((r) => r.job_key));
-      picked = picked.filter((r) => r.job_key === null || r.block === 'parallel' || !taken.has(r.job_key));
-    }
-    if (picked.length === 0) return [];
-    const patch = {
-      state: 'running',
-      owner_node: request.nodeId,
-      owner_incarnation: request.incarnation,
-      lease_expires_at: c.now + request.leaseMs,
-      started_at: c.now,
-    };
-    await c.trx
-      .updateTable(t.runs)
-      .set(patch)
-      .where(
-        'id',
-        'in',
-        picked.map((r) => num(r.id)),
-      )
-      .execute();
-    return picked.map((r) => toRun({ ...r, ...patch }));
+    return q.execute();
   }
 
   /**
@@ -1449,6 +1470,10 @@ export class SqlStore implements Store {
     const ids = [...new Set(requests.map((r) => parseId(r.runId)).filter((id): id is number => id !== null))];
     const rows = new Map<number, Row>();
     for (const part of chunks(ids)) {
+      if (this.#runSql) {
+        for (const r of await this.#runSql.completionRows(c.trx, part)) rows.set(num(r.id), r);
+        continue;
+      }
       let q = c.trx
         .selectFrom(`${t.runs} as r`)
         .selectAll('r')
@@ -1510,6 +1535,17 @@ export class SqlStore implements Store {
     if (ended.length === 0) return items as CompleteRunsItem[];
 
     for (const part of chunks(ended)) {
+      if (this.#runSql) {
+        const ends = part.map(({ row }) => ({
+          id: num(row.id),
+          state: row.state as RunState,
+          durationMs: row.duration_ms as number,
+          result: row.result as string,
+          error: row.error as string | null,
+        }));
+        await this.#runSql.endRuns(c.trx, ends, c.now);
+        continue;
+      }
       if (part.length === 1) {
         const { row } = part[0]!;
         await c.trx

@@ -1,5 +1,7 @@
-import type { StoreCapabilities } from '@oasis/core';
+import type { ClaimRequest, RunState, StoreCapabilities } from '@oasis/core';
 import type { CompiledQuery, Kysely, RawBuilder, Transaction } from 'kysely';
+import type { Row } from '../rows';
+import type { TableNames } from '../tables';
 
 /** A kysely handle with tables named at run time (the prefix is chosen by the user). */
 // biome-ignore lint/suspicious/noExplicitAny: table names carry a user-chosen prefix
@@ -40,6 +42,37 @@ export interface StatsDelta {
   skipped: number;
   totalDurationMs: number;
   maxDurationMs: number;
+}
+
+/** How one run ends, for `RunStatements.endRuns`. */
+export interface RunEnd {
+  id: number;
+  state: RunState;
+  durationMs: number;
+  /** JSON text. */
+  result: string;
+  /** JSON text, or null. */
+  error: string | null;
+}
+
+/**
+ * A database's own text for the statements of the claim and completion steps, run inside the
+ * step's transaction in place of the generic kysely queries (same rows, same guarantees). See
+ * `SqliteRunStatements`.
+ */
+export interface RunStatements {
+  /**
+   * Up to `window` due pending runs of the request's handlers, for this node or no node, in claim
+   * order (priority high first, then due, then id), leaving out runs of non-parallel jobs that
+   * have a run running: their `id`, `job_key` and `block`, enough to pick one run per serial job.
+   */
+  claimCandidates(trx: Trx, request: ClaimRequest, now: number, window: number): Promise<Row[]>;
+  /** Starts these pending runs for the request's node (owner, incarnation, lease, start) and returns their rows, in no order. */
+  claim(trx: Trx, ids: number[], request: ClaimRequest, now: number): Promise<Row[]>;
+  /** The rows of these runs, each with its owner node's current incarnation (`n_incarnation`, null when none), in no order. */
+  completionRows(trx: Trx, ids: number[]): Promise<Row[]>;
+  /** Puts each run in its final state at `now`, with its duration, result and error; clears its lease. */
+  endRuns(trx: Trx, ends: RunEnd[], now: number): Promise<void>;
 }
 
 /**
@@ -126,6 +159,8 @@ export interface SqlDialect {
     channel: string,
     payloads: string[],
   ): Promise<void>;
+  /** The claim and completion statements in this database's own text; absent: the generic kysely queries. */
+  runStatements?(t: TableNames): RunStatements;
   /** DDL suffix for `CREATE TABLE` (MySQL: engine and a binary collation), or null. */
   readonly tableSuffix: RawBuilder<unknown> | null;
   /** Releases what `connect` opened (the handle's `destroy()` is called by the store first). */

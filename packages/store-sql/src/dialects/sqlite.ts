@@ -1,9 +1,11 @@
 import { resolve } from 'node:path';
 import { Kysely, type SqliteDatabase, SqliteDialect, sql } from 'kysely';
 import type { SqliteStoreOptions } from '../options';
-import type { Db, SqlDialect, StatsDelta, Trx } from './dialect';
+import type { TableNames } from '../tables';
+import type { Db, RunStatements, SqlDialect, StatsDelta, Trx } from './dialect';
 import { acquireSharedMutex, type Mutex } from './mutex';
 import { upsertStatsOnConflict } from './shared';
+import { SqliteRunStatements } from './sqlite-run-statements';
 
 /** How many prepared statements a SQLite connection keeps (the least recently used go first). */
 const STATEMENT_CACHE_SIZE = 200;
@@ -162,6 +164,11 @@ export class SqliteSqlDialect implements SqlDialect {
   /** Upsert with `MAX(a, b)`. */
   upsertStats(trx: Trx, table: string, deltas: StatsDelta[]): Promise<void> {
     return upsertStatsOnConflict(trx, table, deltas, 'MAX');
+  }
+
+  /** See `SqliteRunStatements`. */
+  runStatements(t: TableNames): RunStatements {
+    return new SqliteRunStatements(t);
   }
 
   /** Releases the shared mutex. */
