@@ -18,6 +18,7 @@ import {
   type JobFilter,
   type JobRecord,
   type LeaderLease,
+  lostRunRetries,
   type NodeInfo,
   type NodeRecord,
   NotFoundError,
@@ -2110,8 +2111,10 @@ export class SqlStore implements Store {
                 ? `node '${run.owner_node}' went offline`
                 : 'run lease expired';
         const { n_node_id: _a, n_incarnation: _b, n_state: _c, ...row } = run;
-        const retryLeft =
-          num(row.attempt) < (JSON.parse(String(row.retry)) as RunRecord['retry']).maxAttempts;
+        const retryLeft = lostRunRetries({
+          attempt: num(row.attempt),
+          retry: JSON.parse(String(row.retry)) as RunRecord['retry'],
+        });
         const [done] = await this.#finish(c, [row], 'lost', reason, !retryLeft);
         lost.push(toRun(done!));
         if (retryLeft) {

@@ -45,7 +45,14 @@ import {
   type StoreCapabilities,
   type StoreEvent,
 } from './store';
-import { completeEach, decodeCursor, emptyStatsBucket, encodeCursor, rerunDraft } from './store-helpers';
+import {
+  completeEach,
+  decodeCursor,
+  emptyStatsBucket,
+  encodeCursor,
+  lostRunRetries,
+  rerunDraft,
+} from './store-helpers';
 
 /** Options of `MemoryStore`. */
 export interface MemoryStoreOptions {
@@ -794,7 +801,7 @@ export class MemoryStore implements Store {
       else if (owner.state === 'offline') reason = `node '${run.ownerNode}' went offline`;
       else if (run.leaseExpiresAt === null || run.leaseExpiresAt <= now) reason = 'run lease expired';
       if (reason === null) continue;
-      const retrying = run.attempt < run.retry.maxAttempts;
+      const retrying = lostRunRetries(run);
       // End the run before inserting its retry, so the retry's block strategy does not see it active.
       this.#finish(run, 'lost', now, reason, retrying);
       lost.push(copyRun(run));

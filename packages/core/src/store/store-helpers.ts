@@ -7,6 +7,18 @@ import type { RunDraft, RunRecord, StatsBucket } from '../model';
 import type { CompleteRequest, CompleteResult, CompleteRunsItem } from './store';
 
 /**
+ * Whether a run lost with its node (or its lease) is run again: while its attempt is at most
+ * `maxAttempts`. A failure takes an attempt and is retried while `attempt < maxAttempts`; a loss
+ * may take one attempt more, so with the default `maxAttempts: 1` a task whose node dies runs
+ * once more on another node (as BullMQ's default `maxStalledCount: 1` does), and a handler that
+ * kills every node it runs on still runs at most `maxAttempts + 1` times. Every store's
+ * `reapDeadNodes` applies this rule.
+ */
+export function lostRunRetries(run: Pick<RunRecord, 'attempt' | 'retry'>): boolean {
+  return run.attempt <= run.retry.maxAttempts;
+}
+
+/**
  * A new run of what `run` ran (its job, handler, params, retry policy, timeout, shard, priority,
  * block strategy and routing), with `run` as its parent and no target node: the draft of a
  * retry, a lost run's retry or a manual re-run. `fields` gives what differs (trigger, attempt,

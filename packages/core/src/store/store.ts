@@ -411,7 +411,8 @@ export interface Store {
   /**
    * In one step: marks nodes silent for `nodeTtlMs` offline, marks `lost` the running runs owned
    * by offline nodes or whose lease expired, and inserts their retries (due at once, untargeted)
-   * when attempts are left; final lost runs of `delay-after` jobs re-arm the job. Throws
+   * while `attempt <= retry.maxAttempts` (see `lostRunRetries`); final lost runs of `delay-after`
+   * jobs re-arm the job. Throws
    * `FencedError` (leader) for a stale epoch.
    */
   reapDeadNodes(request: ReapRequest): Promise<ReapResult>;

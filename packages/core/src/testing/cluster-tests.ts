@@ -415,7 +415,7 @@ export function clusterTests(h: Harness): void {
       );
     });
 
-    it('running runs of an offline node become lost; a retry (attempt + 1, untargeted, due at once) follows when attempts are left', async () => {
+    it('running runs of an offline node become lost; a retry (attempt + 1, untargeted, due at once) follows while attempt <= maxAttempts', async () => {
       const app = h.app();
       const dying = await h.node(app, 'dying');
       const leader = await h.node(app, 'leader');
@@ -427,21 +427,25 @@ export function clusterTests(h: Harness): void {
         params: { p: 1 },
         priority: 4,
       });
+      // A loss may take one attempt more than a failure: the last attempt is run again once…
       const lastAttempt = await h.enqueue(app, { retry: retryPolicy(2), attempt: 2 });
-      expect(await h.claimAs(dying, 5)).toHaveLength(2);
+      // …and a run already past maxAttempts (it was that extra run) is not.
+      const beyond = await h.enqueue(app, { retry: retryPolicy(2), attempt: 3 });
+      expect(await h.claimAs(dying, 5)).toHaveLength(3);
       await h.advance(h.short + 50);
       await beat(leader);
       const result = await h.store.reapDeadNodes({ app, epoch, nodeTtlMs: h.short });
       expect(result.offlineNodes).toContain('dying');
-      expect(result.lost.map((r) => r.id).sort()).toEqual([withRetry.id, lastAttempt.id].sort());
+      expect(result.lost.map((r) => r.id).sort()).toEqual([withRetry.id, lastAttempt.id, beyond.id].sort());
       for (const lost of result.lost) {
         expect(lost.state).toBe('lost');
         expect(lost.reason).toEqual(expect.any(String));
         expect(lost.finishedAt).not.toBeNull();
         expect(await h.store.getRun(lost.id)).toEqual(lost);
       }
-      expect(result.retries).toHaveLength(1);
-      const retry = result.retries[0]!;
+      expect(result.retries.map((r) => r.parentRunId).sort()).toEqual([withRetry.id, lastAttempt.id].sort());
+      expect(result.retries.find((r) => r.parentRunId === lastAttempt.id)).toMatchObject({ attempt: 3 });
+      const retry = result.retries.find((r) => r.parentRunId === withRetry.id)!;
       expect(retry).toMatchObject({
         state: 'pending',
         trigger: 'retry',
@@ -454,7 +458,9 @@ export function clusterTests(h: Harness): void {
       });
       expect(retry.dueAt).toBeLessThanOrEqual(await h.store.now());
       const fresh = await h.node(app, 'fresh');
-      expect((await h.claimAs(fresh)).map((r) => r.id)).toEqual([retry.id]);
+      expect((await h.claimAs(fresh)).map((r) => r.id).sort()).toEqual(
+        result.retries.map((r) => r.id).sort(),
+      );
     });
 
     it('a run whose lease expired is lost even though its node is alive', async () => {
@@ -468,7 +474,8 @@ export function clusterTests(h: Harness): void {
       const result = await h.store.reapDeadNodes({ app, epoch, nodeTtlMs: h.long });
       expect(result.offlineNodes).toEqual([]);
       expect(result.lost.map((r) => r.id)).toEqual([run.id]);
-      expect(result.retries).toEqual([]);
+      // One attempt by default, and a loss may take one more: it runs again.
+      expect(result.retries.map((r) => [r.parentRunId, r.attempt])).toEqual([[run.id, 2]]);
       expect((await beat(node, { runs: [{ runId: run.id }] })).lostRunIds).toEqual([run.id]);
     });
 

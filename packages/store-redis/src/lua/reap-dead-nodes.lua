@@ -1,6 +1,7 @@
 -- reap-dead-nodes: the leader's sweep: silent nodes go offline; running runs of offline or
 -- forgotten nodes, and runs whose lease expired, become lost; their retries are inserted
--- (due at once, untargeted) while attempts are left; final lost runs re-arm delay-after jobs.
+-- (due at once, untargeted) while attempt <= maxAttempts (a loss may take one attempt more than
+-- a failure: core's `lostRunRetries`); final lost runs re-arm delay-after jobs.
 -- KEYS[1]  app base key
 -- ARGV[1]  clock offset ms
 -- ARGV[2]  leader epoch
@@ -65,7 +66,7 @@ for _, v in ipairs(victims) do
   if r[1] == 'running' then
     finish(seq, 'lost', v[2], nil, nil)
     lost[#lost + 1] = redis.call('HGETALL', runkey(seq))
-    if tonumber(r[2]) < max_attempts(r[3]) then
+    if tonumber(r[2]) <= max_attempts(r[3]) then
       local rseq = retry_of_lost(seq)
       retries[#retries + 1] = redis.call('HGETALL', runkey(rseq))
     else
