@@ -98,8 +98,12 @@ let warnedEviction = false;
 
 /** Index entries a listing examines per app and call at most; a sparse filter returns a short page with a cursor. */
 const SCAN_BUDGET = 5000;
-/** Claimed runs' hashes a store instance keeps for their completion (see `RedisStore.#claimed`). */
-const CLAIMED_CACHE_MAX = 10_000;
+/**
+ * Claimed runs' hashes a store instance keeps for their completion (see `RedisStore.#claimed`):
+ * far more than a node runs at once, and at ~1 KB each a bound on what runs never completed
+ * here (lost, or abandoned at shutdown) can hold.
+ */
+const CLAIMED_CACHE_MAX = 4096;
 
 /**
  * A run's hash after complete-runs.lua ended it, from the hash its claim returned, the request's
@@ -273,6 +277,7 @@ export class RedisStore implements Store {
     if (this.#closed) return;
     this.#closed = true;
     this.#listeners.clear();
+    this.#claimed.clear();
     const sub = this.#subscriber;
     this.#subscriber = null;
     if (sub) await quit(sub);
