@@ -43,7 +43,7 @@ import {
   StoreError,
   type StoreEvent,
 } from '@oasis/core';
-import { type Compilable, type RawBuilder, sql } from 'kysely';
+import { type Compilable, CompiledQuery, type RawBuilder, sql } from 'kysely';
 import type { Db, RunStatements, SqlDialect, StatsDelta, Trx } from './dialects/dialect';
 import { MysqlSqlDialect } from './dialects/mysql';
 import { PostgresSqlDialect } from './dialects/postgres';
@@ -81,6 +81,9 @@ const FINAL_STATES: RunState[] = ['succeeded', 'failed', 'dead', 'timed_out', 'c
 const HOUR_MS = 3_600_000;
 
 const DEFAULT_PAGE = 50;
+
+/** At most this many hot-read statement shapes are kept per store (`#readRows`); others are built each time. */
+const MAX_READ_SHAPES = 256;
 /** Rows per multi-row insert or `IN (…)` list. */
 const CHUNK = 500;
 
@@ -449,14 +452,41 @@ export class SqlStore implements Store {
   }
 
   /**
-   * The rows of a hot read outside a transaction: a prepared statement where the dialect keeps
-   * them (PostgreSQL: parsed and planned once per connection), else kysely's ordinary execution.
-   * The query must name its columns, so that a kept statement survives columns added later.
+   * The statement text of each hot read's shape (`#readRows`), or null for a shape whose values
+   * kysely did not compile to the given ones in the given order (it is then built every time).
    */
-  async #readRows(db: Db, query: Compilable): Promise<Row[]> {
-    const compiled = query.compile();
-    if (this.#d.readPrepared) return this.#d.readPrepared(compiled);
-    return (await db.executeQuery(compiled)).rows as Row[];
+  readonly #shapes = new Map<string, string | null>();
+
+  /**
+   * The rows of a hot read outside a transaction. `shape` names the statement's form (which
+   * filters, how many values) and `params` are its values in statement order: kysely builds the
+   * text once per shape (`build`), and it is kept when kysely's parameters came out exactly as
+   * `params`, so later calls skip building and compiling (~30-70 µs each). Runs as a prepared
+   * statement where the dialect keeps them (PostgreSQL: parsed and planned once per connection),
+   * else through kysely's driver. The statement must name its columns, so that a kept statement
+   * survives columns added later.
+   */
+  async #readRows(
+    db: Db,
+    shape: string,
+    params: readonly unknown[],
+    build: () => Compilable,
+  ): Promise<Row[]> {
+    const text = this.#shapes.get(shape);
+    if (typeof text === 'string') return this.#readText(db, text, params);
+    const compiled = build().compile();
+    if (text === undefined && this.#shapes.size < MAX_READ_SHAPES) {
+      const same =
+        compiled.parameters.length === params.length &&
+        compiled.parameters.every((v, i) => Object.is(v, params[i]));
+      this.#shapes.set(shape, same ? compiled.sql : null);
+    }
+    return this.#readText(db, compiled.sql, compiled.parameters);
+  }
+
+  async #readText(db: Db, text: string, params: readonly unknown[]): Promise<Row[]> {
+    if (this.#d.readPrepared) return this.#d.readPrepared(text, params);
+    return (await db.executeQuery(CompiledQuery.raw(text, [...params]))).rows as Row[];
   }
 
   /**
@@ -959,8 +989,7 @@ export class SqlStore implements Store {
   /** The job, or null. */
   async getJob(app: string, key: string): Promise<JobRecord | null> {
     return this.#read('getJob', async (db) => {
-      const [row] = await this.#readRows(
-        db,
+      const [row] = await this.#readRows(db, 'getJob', [app, key], () =>
         db.selectFrom(this.#t.jobs).select(JOB_COLUMNS).where('app', '=', app).where('job_key', '=', key),
       );
       return row ? toJob(row) : null;
@@ -1652,8 +1681,7 @@ export class SqlStore implements Store {
     const id = parseId(runId);
     if (id === null) return null;
     return this.#read('getRun', async (db) => {
-      const [row] = await this.#readRows(
-        db,
+      const [row] = await this.#readRows(db, 'getRun', [id], () =>
         db.selectFrom(this.#t.runs).select(RUN_COLUMNS).where('id', '=', id),
       );
       return row ? toRun(row) : null;
@@ -1670,31 +1698,48 @@ export class SqlStore implements Store {
     if (parent === null || (filter.states !== undefined && filter.states.length === 0)) {
       return { items: [], nextCursor: null };
     }
+    // the statement's shape and its values in statement order (see `#readRows`)
+    let shape = 'listRuns';
+    const params: unknown[] = [];
+    const value = (name: string, v: unknown) => {
+      shape += `|${name}`;
+      params.push(v);
+    };
+    if (filter.app !== undefined) value('app', filter.app);
+    if (filter.jobKey !== undefined) value('job', filter.jobKey);
+    if (filter.handler !== undefined) value('handler', filter.handler);
+    if (filter.nodeId !== undefined) value('node', filter.nodeId);
+    for (const s of filter.states ?? []) value('state', s);
+    if (filter.trigger !== undefined) value('trigger', filter.trigger);
+    if (filter.from !== undefined) value('from', filter.from);
+    if (filter.to !== undefined) value('to', filter.to);
+    if (parent !== undefined) value('parent', parent);
+    if (beforeId !== null) value('before', beforeId);
+    value('limit', limit + 1);
     return this.#read('listRuns', async (db) => {
-      // with a job: the page's ids first (an index-only read of runs_job_state_time), then their
-      // rows; otherwise the rows straight away
-      let q = db.selectFrom(this.#t.runs).select('id');
-      if (filter.app !== undefined) q = q.where('app', '=', filter.app);
-      if (filter.jobKey !== undefined) q = q.where('job_key', '=', filter.jobKey);
-      if (filter.handler !== undefined) q = q.where('handler', '=', filter.handler);
-      if (filter.nodeId !== undefined) q = q.where('owner_node', '=', filter.nodeId);
-      if (filter.states !== undefined) q = q.where('state', 'in', filter.states);
-      if (filter.trigger !== undefined) q = q.where('trig', '=', filter.trigger);
-      if (filter.from !== undefined) q = q.where('created_at', '>=', filter.from);
-      if (filter.to !== undefined) q = q.where('created_at', '<', filter.to);
-      if (parent !== undefined) q = q.where('parent_run_id', '=', parent);
-      if (beforeId !== null) q = q.where('id', '<', beforeId);
-      q = q.orderBy('id', 'desc').limit(limit + 1);
-      const rows = await this.#readRows(
-        db,
-        filter.jobKey !== undefined
+      const rows = await this.#readRows(db, shape, params, () => {
+        // with a job: the page's ids first (an index-only read of runs_job_state_time), then
+        // their rows; otherwise the rows straight away
+        let q = db.selectFrom(this.#t.runs).select('id');
+        if (filter.app !== undefined) q = q.where('app', '=', filter.app);
+        if (filter.jobKey !== undefined) q = q.where('job_key', '=', filter.jobKey);
+        if (filter.handler !== undefined) q = q.where('handler', '=', filter.handler);
+        if (filter.nodeId !== undefined) q = q.where('owner_node', '=', filter.nodeId);
+        if (filter.states !== undefined) q = q.where('state', 'in', filter.states);
+        if (filter.trigger !== undefined) q = q.where('trig', '=', filter.trigger);
+        if (filter.from !== undefined) q = q.where('created_at', '>=', filter.from);
+        if (filter.to !== undefined) q = q.where('created_at', '<', filter.to);
+        if (parent !== undefined) q = q.where('parent_run_id', '=', parent);
+        if (beforeId !== null) q = q.where('id', '<', beforeId);
+        q = q.orderBy('id', 'desc').limit(limit + 1);
+        return filter.jobKey !== undefined
           ? db
               .selectFrom(q.as('p'))
               .innerJoin(`${this.#t.runs} as r`, 'r.id', 'p.id')
               .select(RUN_COLUMNS.map((c) => `r.${c}` as const))
               .orderBy('r.id', 'desc')
-          : q.clearSelect().select(RUN_COLUMNS),
-      );
+          : q.clearSelect().select(RUN_COLUMNS);
+      });
       const items = rows.slice(0, limit).map(toRun);
       const last = items[items.length - 1];
       return { items, nextCursor: rows.length > limit && last ? encodeCursor([last.id]) : null };

@@ -1,5 +1,5 @@
 import type { ClaimRequest, RunState, StoreCapabilities } from '@oasis/core';
-import type { CompiledQuery, Kysely, RawBuilder, Transaction } from 'kysely';
+import type { Kysely, RawBuilder, Transaction } from 'kysely';
 import type { Row } from '../rows';
 import type { TableNames } from '../tables';
 
@@ -121,7 +121,7 @@ export interface SqlDialect {
    * dialect has no such statements, or when they are turned off: the store then runs the query
    * through kysely.
    */
-  readPrepared?(query: CompiledQuery): Promise<Record<string, unknown>[]>;
+  readPrepared?(sql: string, parameters: readonly unknown[]): Promise<Record<string, unknown>[]>;
   /** Sends wake-ups to other processes in the transaction (delivered on commit); absent when unsupported. */
   notify?(trx: Trx, channel: string, payloads: string[]): Promise<void>;
   /**

@@ -1,4 +1,4 @@
-import { type CompiledQuery, Kysely, PostgresDialect, sql } from 'kysely';
+import { Kysely, PostgresDialect, sql } from 'kysely';
 import type { Client as PgClient, Pool as PgPool, PoolConfig } from 'pg';
 import type { PostgresStoreOptions } from '../options';
 import type { Db, SqlDialect, StatsDelta, Trx } from './dialect';
@@ -52,7 +52,7 @@ export class PostgresSqlDialect implements SqlDialect {
   #statementSeq = 0;
 
   /** See `SqlDialect.readPrepared`; absent with `preparedReads: false`. */
-  readonly readPrepared?: (query: CompiledQuery) => Promise<Record<string, unknown>[]>;
+  readonly readPrepared?: (sql: string, parameters: readonly unknown[]) => Promise<Record<string, unknown>[]>;
 
   /** Reads the connection options; connects in `connect()`. */
   constructor(options: PostgresStoreOptions) {
@@ -64,7 +64,9 @@ export class PostgresSqlDialect implements SqlDialect {
     };
     const c = this.#config;
     this.target = `postgres:${c.connectionString ?? `${c.host ?? ''}:${c.port ?? ''}/${c.database ?? ''}`}`;
-    if (options.preparedReads !== false) this.readPrepared = (query) => this.#readPrepared(query);
+    if (options.preparedReads !== false) {
+      this.readPrepared = (text, parameters) => this.#readPrepared(text, parameters);
+    }
   }
 
   /**
@@ -72,11 +74,10 @@ export class PostgresSqlDialect implements SqlDialect {
    * Bind/Execute, and the server reuses its plan (PostgreSQL's plan cache decides between a
    * generic and a per-call plan, as for any prepared statement).
    */
-  async #readPrepared(query: CompiledQuery): Promise<Record<string, unknown>[]> {
+  async #readPrepared(text: string, parameters: readonly unknown[]): Promise<Record<string, unknown>[]> {
     const pool = this.#pool;
     if (!pool) throw new Error('the PostgreSQL pool is not connected');
-    const text = query.sql;
-    const values = [...query.parameters];
+    const values = [...parameters];
     let name = this.#statements.get(text);
     if (name === undefined && this.#statements.size < MAX_PREPARED) {
       name = `oasis_${++this.#statementSeq}`;
