@@ -272,7 +272,8 @@ local function insert_run(d)
   if d.parentRunId then redis.call('ZADD', K('runs:parent:' .. d.parentRunId), seq, seq) end
   if d.idempotencyKey then redis.call('HSET', K('idem'), d.idempotencyKey, seq) end
   if state == 'pending' then
-    set_state(seq, nil, 'pending')
+    -- The hash already says pending (HSET above): only the state index is left to write.
+    redis.call('ZADD', K('runs:state:pending'), seq, seq)
     queue_run(seq, d.handler, d.targetNode or '', d.priority, due, job_key, d.block)
     if job_key then redis.call('SADD', K('jobactive:' .. job_key), seq) end
   else
