@@ -136,6 +136,15 @@ function comparePos(a: Pos, b: Pos): number {
 }
 
 /**
+ * One field of a flat hash ([field, value, …]), or undefined: a page reads each run's `seq` this
+ * way rather than building a whole record it would throw away (its decoder builds its own).
+ */
+function fieldOf(flat: FlatHash, name: string): string | undefined {
+  for (let i = 0; i + 1 < flat.length; i += 2) if (flat[i] === name) return flat[i + 1];
+  return undefined;
+}
+
+/**
  * The Oasis store over Redis: every step that touches more than one key or reads then writes
  * is one Lua script (`src/lua/*.lua`), so no step interleaves with another node's; time is the
  * server's `TIME`; all keys of one app share one hash tag, so it works on Redis Cluster.
@@ -1032,7 +1041,7 @@ export class RedisStore implements Store {
       if (cursor) max = String(a < cursor.app ? cursor.seq : cursor.seq - 1);
       const [rows, stop] = await this.#call(operation, () => fetch(a, limit, max));
       for (const flat of rows) {
-        const seq = toRecord(flat).seq!;
+        const seq = fieldOf(flat, 'seq')!;
         found.push({ pos: { seq: Number(seq), app: a }, item: decode(flat, a) });
       }
       if (stop !== '') {
