@@ -44,6 +44,7 @@ import {
   type StoreEvent,
 } from '@oasis/core';
 import { type Compilable, CompiledQuery, type RawBuilder, sql } from 'kysely';
+import { CompiledOnce } from './compiled-once';
 import type { Db, RunStatements, SqlDialect, StatsDelta, Trx } from './dialects/dialect';
 import { MysqlSqlDialect } from './dialects/mysql';
 import { PostgresSqlDialect } from './dialects/postgres';
@@ -254,6 +255,8 @@ export class SqlStore implements Store {
   readonly #hubKey: string;
   /** The dialect's own claim and completion statements (SQLite), or null for the kysely queries. */
   readonly #runSql: RunStatements | null;
+  /** The hot steps' small statements, compiled once. */
+  readonly #once = new CompiledOnce();
   readonly #remote = new Map<string, Set<Listener>>();
   readonly #subscriptions = new Set<() => void>();
   #db: Db | null = null;
@@ -429,7 +432,12 @@ export class SqlStore implements Store {
   }
 
   async #nowOf(db: Trx): Promise<number> {
-    const r = await sql<{ now: unknown }>`select ${this.#nowExpr()} as now`.execute(db);
+    const q = this.#once.query(
+      'now',
+      () => sql<{ now: unknown }>`select ${this.#nowExpr()} as now`.compile(db),
+      this.#offset === 0 ? [] : [this.#offset],
+    );
+    const r = await db.executeQuery(q);
     return num(r.rows[0]?.now);
   }
 
@@ -547,7 +555,12 @@ export class SqlStore implements Store {
       source: PROCESS_ID,
       at: c.now,
     }));
-    const ids = await c.trx.insertInto(this.#t.events).values(rows).returning('id').execute();
+    const q = this.#once.query(
+      `logEvents:${rows.length}`,
+      () => c.trx.insertInto(this.#t.events).values(rows).returning('id').compile(),
+      rows.flatMap((r) => [r.type, r.app, r.source, r.at]),
+    );
+    const ids = (await c.trx.executeQuery<Row>(q)).rows;
     const last = Math.max(...ids.map((r) => num(r.id)));
     if (Math.floor(last / 100) !== Math.floor((last - rows.length) / 100)) {
       await c.trx
@@ -750,9 +763,15 @@ export class SqlStore implements Store {
 
   /** The node when this incarnation is current and not offline; `FencedError` (node) otherwise. */
   async #requireNode(c: Ctx, app: string, nodeId: string, incarnation: number, what: string): Promise<Row> {
-    let q = c.trx.selectFrom(this.#t.nodes).selectAll().where('app', '=', app).where('node_id', '=', nodeId);
-    if (this.#d.rowLocks) q = q.forUpdate();
-    const node = await q.executeTakeFirst();
+    const q = this.#once.query('requireNode', () => {
+      const read = c.trx
+        .selectFrom(this.#t.nodes)
+        .selectAll()
+        .where('app', '=', app)
+        .where('node_id', '=', nodeId);
+      return (this.#d.rowLocks ? read.forUpdate() : read).compile();
+    }, [app, nodeId]);
+    const node = (await c.trx.executeQuery<Row>(q)).rows[0];
     const fenced = nodeFence(node, app, nodeId, incarnation, what);
     if (fenced) throw fenced;
     return node!;

@@ -83,6 +83,10 @@ async function drainInProcess(store: SqlStore, app: string, nodeId: string): Pro
       });
       ran.push(run.id);
     }
+    // a handler's worth of work between batches: without it this process's two stores take the
+    // file lock back to back, and the children, which wait in SQLite's busy handler (sleeping
+    // 1, 2, 5, 10 … ms between tries), may find it taken at every try until nothing is left
+    await new Promise((resolve) => setTimeout(resolve, 2));
   }
   return ran;
 }
@@ -123,7 +127,10 @@ it('three child processes and two in-process stores share one file: each run run
     });
     // the serial job's runs never overlapped, across processes
     const serial = (await main.listRuns({ app, jobKey: 'ser' }, { limit: 100 })).items;
-    serial.sort((a, b) => a.startedAt! - b.startedAt!);
+    // by start, then by end: store time has 1 ms steps, and a fast store claims, ends and claims
+    // the next run within one millisecond (two runs starting in the same one are in order when
+    // the first ended first; were they overlapping, the shorter would sort first and fail)
+    serial.sort((a, b) => a.startedAt! - b.startedAt! || a.finishedAt! - b.finishedAt!);
     for (let i = 1; i < serial.length; i++) {
       expect(serial[i]!.startedAt!).toBeGreaterThanOrEqual(serial[i - 1]!.finishedAt!);
     }

@@ -1,11 +1,17 @@
 import { resolve } from 'node:path';
-import { Kysely, type SqliteDatabase, SqliteDialect, sql } from 'kysely';
+import { CompiledQuery, Kysely, type SqliteDatabase, SqliteDialect, sql } from 'kysely';
+import { CompiledOnce } from '../compiled-once';
 import type { SqliteStoreOptions } from '../options';
 import type { TableNames } from '../tables';
 import type { Db, RunStatements, SqlDialect, StatsDelta, Trx } from './dialect';
 import { acquireSharedMutex, type Mutex } from './mutex';
-import { upsertStatsOnConflict } from './shared';
+import { statsRow, statsUpsertQuery } from './shared';
 import { SqliteRunStatements } from './sqlite-run-statements';
+
+/** The transaction statements, compiled once (a transaction runs them on every store step). */
+const BEGIN_IMMEDIATE = CompiledQuery.raw('BEGIN IMMEDIATE');
+const COMMIT = CompiledQuery.raw('COMMIT');
+const ROLLBACK = CompiledQuery.raw('ROLLBACK');
 
 /** How many prepared statements a SQLite connection keeps (the least recently used go first). */
 const STATEMENT_CACHE_SIZE = 200;
@@ -65,6 +71,7 @@ export class SqliteSqlDialect implements SqlDialect {
 
   readonly #options: SqliteStoreOptions;
   readonly #mutexKey: unknown;
+  readonly #once = new CompiledOnce();
   #mutex: Mutex | null = null;
   #release: (() => void) | null = null;
 
@@ -114,13 +121,13 @@ export class SqliteSqlDialect implements SqlDialect {
   transaction<T>(db: Db, fn: (trx: Trx) => Promise<T>): Promise<T> {
     return this.exclusive(() =>
       db.connection().execute(async (conn) => {
-        await sql`BEGIN IMMEDIATE`.execute(conn);
+        await conn.executeQuery(BEGIN_IMMEDIATE);
         try {
           const result = await fn(conn);
-          await sql`COMMIT`.execute(conn);
+          await conn.executeQuery(COMMIT);
           return result;
         } catch (err) {
-          await sql`ROLLBACK`.execute(conn).catch(() => undefined);
+          await conn.executeQuery(ROLLBACK).catch(() => undefined);
           throw err;
         }
       }),
@@ -161,9 +168,15 @@ export class SqliteSqlDialect implements SqlDialect {
       .execute();
   }
 
-  /** Upsert with `MAX(a, b)`. */
-  upsertStats(trx: Trx, table: string, deltas: StatsDelta[]): Promise<void> {
-    return upsertStatsOnConflict(trx, table, deltas, 'MAX');
+  /** Upsert with `MAX(a, b)`, its text compiled once per table and number of buckets. */
+  async upsertStats(trx: Trx, table: string, deltas: StatsDelta[]): Promise<void> {
+    if (deltas.length === 0) return;
+    const q = this.#once.query(
+      `stats:${table}:${deltas.length}`,
+      () => statsUpsertQuery(trx, table, deltas, 'MAX').compile(),
+      deltas.flatMap((d) => Object.values(statsRow(d))),
+    );
+    await trx.executeQuery(q);
   }
 
   /** See `SqliteRunStatements`. */
