@@ -106,7 +106,7 @@ interface DrainResult {
   processes: number;
   concurrency: number;
   samples: DrainSample[];
-  median: { enqueueMs: number; drainMs: number; throughput: number };
+  median: { enqueueMs: number; drainMs: number; throughput: number; redisUsPerTask?: number };
 }
 
 /** Results of one delayed-precision benchmark: its samples and the medians of their percentiles. */
@@ -256,6 +256,7 @@ async function main(): Promise<void> {
     (s: DrainSample) =>
       `enqueue ${fmt(s.enqueueMs)} ms, drain ${fmt(s.drainMs)} ms = ${fmt(s.throughput)} tasks/s ` +
       `(per process ${s.perProcess.join('/')}, idle before ${Math.round(s.idleBefore * 100)} %` +
+      `${s.redisUsPerTask === undefined ? '' : `, Redis ${s.redisUsPerTask.toFixed(1)} µs/task`}` +
       `${s.executions > tasks ? `, ${s.executions - tasks} EXTRA executions` : ''})`,
     failures,
   );
@@ -276,6 +277,9 @@ async function main(): Promise<void> {
           enqueueMs: median(ss.map((s) => s.enqueueMs)),
           drainMs: median(ss.map((s) => s.drainMs)),
           throughput: median(ss.map((s) => s.throughput)),
+          ...(ss.every((s) => s.redisUsPerTask !== undefined)
+            ? { redisUsPerTask: median(ss.map((s) => s.redisUsPerTask!)) }
+            : {}),
         },
       },
     ];
@@ -346,12 +350,13 @@ async function main(): Promise<void> {
     );
     console.log(
       table(
-        ['benchmark', 'system', 'enqueue ms', 'drain tasks/s', 'each run (tasks/s)'],
+        ['benchmark', 'system', 'enqueue ms', 'drain tasks/s', 'Redis µs/task', 'each run (tasks/s)'],
         drainResults.map((r) => [
           r.id,
           r.label,
           fmt(r.median.enqueueMs),
           fmt(r.median.throughput),
+          r.median.redisUsPerTask === undefined ? '' : r.median.redisUsPerTask.toFixed(1),
           r.samples.map((s) => fmt(s.throughput)).join(', '),
         ]),
       ),

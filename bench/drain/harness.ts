@@ -1,6 +1,7 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
+import { Redis } from 'ioredis';
 import { waitForQuiet } from '../lib/cpu';
 import { BENCH_DIR } from '../lib/paths';
 import { percentile, sleep, waitFor } from '../lib/stats';
@@ -23,6 +24,12 @@ export interface DrainSample {
   loadAvg1: number;
   /** Idle CPU fraction just before the run (after waiting up to 5 s for at least 60 %). */
   idleBefore: number;
+  /**
+   * Redis-backed systems: the Redis server's command time (INFO commandstats, every command and
+   * script) from the workers' start to the drained moment, µs per task. Load-independent where
+   * throughput is not, but anything else using the same server meanwhile counts too.
+   */
+  redisUsPerTask?: number;
 }
 
 /** One measured run of the delayed-precision workload. */
@@ -197,8 +204,12 @@ export async function runDrainOnce(
     const t0 = performance.now();
     await parent.enqueue(ctx.tasks);
     const enqueueMs = performance.now() - t0;
+    const redis = DRAIN_SYSTEMS[ctx.system]?.server === 'redis' ? new Redis(ctx.config.redisUrl) : null;
+    const redisUsBefore = redis ? await redisCommandUs(redis) : 0;
     for (const w of workers) tell(w, { type: 'go' });
     const endAt = await waitDrained(parent, workers, ctx.tasks, Date.now() + timeoutMs);
+    const redisUs = redis ? (await redisCommandUs(redis)) - redisUsBefore : 0;
+    redis?.disconnect();
     // Let the last counts arrive before reading them.
     await sleep(120);
     const starts = workers.map((w) => w.firstStartAt).filter((t): t is number => t !== null);
@@ -212,10 +223,19 @@ export async function runDrainOnce(
       perProcess: workers.map((w) => w.done),
       loadAvg1,
       idleBefore,
+      ...(redis ? { redisUsPerTask: redisUs / ctx.tasks } : {}),
     };
   } finally {
     await end(parent, workers, ctx.system);
   }
+}
+
+/** The Redis server's total command time so far (INFO commandstats, every command), µs. */
+async function redisCommandUs(client: Redis): Promise<number> {
+  const info = await client.info('commandstats');
+  let total = 0;
+  for (const m of info.matchAll(/^cmdstat_[^:]+:calls=\d+,usec=(\d+),/gm)) total += Number(m[1]);
+  return total;
 }
 
 /**
