@@ -74,6 +74,8 @@ export class SqliteSqlDialect implements SqlDialect {
   readonly #once = new CompiledOnce();
   #mutex: Mutex | null = null;
   #release: (() => void) | null = null;
+  /** The connection's `prepare` (with the statement cache), once connected. */
+  #prepare: ((sql: string) => Prepared) | null = null;
 
   /** Reads the connection options; connects in `connect()`. */
   constructor(options: SqliteStoreOptions) {
@@ -103,7 +105,8 @@ export class SqliteSqlDialect implements SqlDialect {
       const raw = this.#options.database;
       raw.pragma(`busy_timeout = ${busy}`);
       // the owner closes a database it passed in
-      database = { prepare: cachedPrepare(raw), close: () => undefined };
+      this.#prepare = cachedPrepare(raw);
+      database = { prepare: this.#prepare, close: () => undefined };
     } else {
       const mod = await import('better-sqlite3');
       const Database =
@@ -112,7 +115,8 @@ export class SqliteSqlDialect implements SqlDialect {
       raw.pragma(`busy_timeout = ${busy}`);
       raw.pragma('journal_mode = WAL');
       raw.pragma('synchronous = NORMAL');
-      database = { prepare: cachedPrepare(raw), close: () => raw.close() };
+      this.#prepare = cachedPrepare(raw);
+      database = { prepare: this.#prepare, close: () => raw.close() };
     }
     return new Kysely({ dialect: new SqliteDialect({ database }) });
   }
@@ -181,7 +185,10 @@ export class SqliteSqlDialect implements SqlDialect {
 
   /** See `SqliteRunStatements`. */
   runStatements(t: TableNames): RunStatements {
-    return new SqliteRunStatements(t);
+    return new SqliteRunStatements(t, (text) => {
+      if (!this.#prepare) throw new Error('the SQLite database is not open');
+      return this.#prepare(text);
+    });
   }
 
   /** Releases the shared mutex. */
