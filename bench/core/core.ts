@@ -237,7 +237,9 @@ async function measureBuilt(): Promise<CoreResult | null> {
         // BENCH_CPU_PROF=<dir> writes a V8 CPU profile of the measured process there.
         execArgv: [
           '--expose-gc',
-          ...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : []),
+          ...(process.env.BENCH_CPU_PROF
+            ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`]
+            : []),
         ],
         stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       });

@@ -150,8 +150,19 @@ export class LuaSteps {
    * list-runs.lua: `max` is the highest seq to include (or '+inf'); `filter` JSON text. The runs
    * come as one JSON text (an array of flat hashes), parsed here.
    */
-  async listRuns(base: string, limit: number, max: string, filter: string, budget: number): Promise<ScanReply> {
-    const [runs, position] = await this.#run<[string, string]>('list-runs', base, [limit, max, filter, budget]);
+  async listRuns(
+    base: string,
+    limit: number,
+    max: string,
+    filter: string,
+    budget: number,
+  ): Promise<ScanReply> {
+    const [runs, position] = await this.#run<[string, string]>('list-runs', base, [
+      limit,
+      max,
+      filter,
+      budget,
+    ]);
     return [JSON.parse(runs) as FlatHash[], position];
   }
 
