@@ -1454,7 +1454,41 @@ export class SqlStore implements Store {
       started_at: c.now,
     };
     await c.trx.updateTable(t.runs).set(patch).where('id', 'in', ids).execute();
-    return picked.map((r) => toRun({ ...r, ...patch }));
+    const claimed = picked.map((r) => ({ ...r, ...patch }));
+    await this.#restampSerialClaimsInTx(c, request, claimed);
+    return claimed.map((r) => toRun(r));
+  }
+
+  /**
+   * MySQL/MariaDB's claim (this transaction) read its clock when it began, and its update may
+   * have waited on the serial guard for the completion of the job's previous run to commit. As
+   * `#restampSerialClaims` does for PostgreSQL, the claimed runs of non-parallel jobs get their
+   * start and lease stamped again by a statement that begins after that wait, and are read back
+   * (no `RETURNING` on MySQL's update), so a serial job's runs never overlap in store time.
+   */
+  async #restampSerialClaimsInTx(c: Ctx, request: ClaimRequest, claimed: Row[]): Promise<void> {
+    const serial = claimed.filter((r) => r.job_key !== null && r.block !== 'parallel');
+    if (serial.length === 0) return;
+    const t = this.#t;
+    const now = this.#nowExpr();
+    const ids = serial.map((r) => r.id);
+    await sql`
+      update ${sql.table(t.runs)}
+         set started_at = greatest(started_at, ${now}),
+             lease_expires_at = greatest(lease_expires_at, ${now} + ${request.leaseMs})
+       where id in (${sql.join(ids)})`.execute(c.trx);
+    const rows = await c.trx
+      .selectFrom(t.runs)
+      .select(['id', 'started_at', 'lease_expires_at'])
+      .where('id', 'in', ids)
+      .execute();
+    const byId = new Map(rows.map((r) => [String(r.id), r]));
+    for (const r of serial) {
+      const fixed = byId.get(String(r.id));
+      if (fixed === undefined) continue;
+      r.started_at = fixed.started_at;
+      r.lease_expires_at = fixed.lease_expires_at;
+    }
   }
 
   /** The claim's candidates through kysely (full rows, locked with `SKIP LOCKED` where the database can). */
