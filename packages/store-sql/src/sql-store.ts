@@ -81,6 +81,17 @@ const PROCESS_ID = randomUUID();
 const FINAL_STATES: RunState[] = ['succeeded', 'failed', 'dead', 'timed_out', 'cancelled', 'lost', 'skipped'];
 const HOUR_MS = 3_600_000;
 
+/** Copies `started_at` and `lease_expires_at` of the restamped `rows` onto the claimed `serial` rows. */
+function applyStamps(serial: Row[], rows: Row[]): void {
+  const byId = new Map(rows.map((r) => [String(r.id), r]));
+  for (const r of serial) {
+    const fixed = byId.get(String(r.id));
+    if (fixed === undefined) continue;
+    r.started_at = fixed.started_at;
+    r.lease_expires_at = fixed.lease_expires_at;
+  }
+}
+
 const DEFAULT_PAGE = 50;
 
 /** At most this many hot-read statement shapes are kept per store (`#readRows`); others are built each time. */
@@ -1403,13 +1414,7 @@ export class SqlStore implements Store {
     } catch (err) {
       throw toOasisError(err, this.name, 'claimRuns');
     }
-    const byId = new Map(rows.map((r) => [String(r.id), r]));
-    for (const r of serial) {
-      const fixed = byId.get(String(r.id));
-      if (fixed === undefined) continue;
-      r.started_at = fixed.started_at;
-      r.lease_expires_at = fixed.lease_expires_at;
-    }
+    applyStamps(serial, rows);
   }
 
   async #claim(c: Ctx, request: ClaimRequest): Promise<RunRecord[]> {
@@ -1482,13 +1487,7 @@ export class SqlStore implements Store {
       .select(['id', 'started_at', 'lease_expires_at'])
       .where('id', 'in', ids)
       .execute();
-    const byId = new Map(rows.map((r) => [String(r.id), r]));
-    for (const r of serial) {
-      const fixed = byId.get(String(r.id));
-      if (fixed === undefined) continue;
-      r.started_at = fixed.started_at;
-      r.lease_expires_at = fixed.lease_expires_at;
-    }
+    applyStamps(serial, rows);
   }
 
   /** The claim's candidates through kysely (full rows, locked with `SKIP LOCKED` where the database can). */
