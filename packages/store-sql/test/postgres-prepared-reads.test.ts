@@ -12,6 +12,8 @@ import { dropTables, PG_URL, serverAvailable, uniquePrefix } from './helpers';
 
 const available = await serverAvailable('postgres', PG_URL);
 
+// Skipped, with serverAvailable's loud notice, only when PostgreSQL is unreachable; under CI=true
+// serverAvailable throws instead.
 describe.skipIf(!available)('postgres prepared reads', () => {
   const prefix = uniquePrefix('pr');
   afterAll(() => dropTables('postgres', PG_URL, prefix));
