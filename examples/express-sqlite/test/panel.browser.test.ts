@@ -42,6 +42,7 @@ function freePort(): Promise<number> {
   });
 }
 
+// Skipped only without chromium: warned loudly above (apt-get install -y chromium); .ci/run installs it.
 describe.skipIf(!hasChromium)('the panel in chromium against the 3-node demo', () => {
   let launcher: ChildProcess;
   let output = '';

@@ -8,6 +8,7 @@ import { cleanPrefix, REDIS_URL, randomPrefix, redisReachable, scanKeys } from '
 const reachable = await redisReachable();
 const prefix = randomPrefix('complete');
 
+// Skipped only when Redis is unreachable: redisReachable() warned loudly (and failed the run under CI=true).
 describe.skipIf(!reachable)('redis store completeRuns', () => {
   let store: RedisStore;
   let raw: Redis;

@@ -6,6 +6,7 @@ import { cleanPrefix, REDIS_URL, randomPrefix, redisReachable } from './redis-he
 const reachable = await redisReachable();
 const prefix = randomPrefix('list');
 
+// Skipped only when Redis is unreachable: redisReachable() warned loudly (and failed the run under CI=true).
 describe.skipIf(!reachable)('redis store listings over long histories', () => {
   let store: RedisStore;
   /** A second store on the same keys whose clock a test moves (back and forth). */

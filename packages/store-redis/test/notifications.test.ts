@@ -8,6 +8,7 @@ import { pollUntil } from './redis-server';
 const reachable = await redisReachable();
 const prefix = randomPrefix('notify');
 
+// Skipped only when Redis is unreachable: redisReachable() warned loudly (and failed the run under CI=true).
 describe.skipIf(!reachable)('redis store wake-ups over pub/sub', () => {
   let writer: RedisStore;
   let reader: RedisStore;

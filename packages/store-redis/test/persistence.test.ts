@@ -10,6 +10,7 @@ if (!available) {
   console.warn(`\n!! @oasis/store-redis persistence tests SKIPPED: no ${REDIS_SERVER_BIN} to start.\n`);
 }
 
+// Skipped only without a redis-server binary to start: warned loudly above, a failure under CI=true.
 describe.skipIf(!available)('redis store across a Redis crash and restart (AOF, appendfsync always)', () => {
   let server: PrivateRedis;
   let store: RedisStore;

@@ -19,6 +19,7 @@ afterAll(async () => {
 const INSTANCES = 6;
 
 for (const target of all) {
+  // Skipped only when this target's server is unreachable: serverAvailable() warned loudly (and failed the run under CI=true).
   describe.skipIf(!target.available)(`concurrency: ${target.label}`, () => {
     const prefix = uniquePrefix('c');
     const t = tableNames(prefix);

@@ -16,6 +16,7 @@ afterAll(async () => {
 const RUNS = 3000;
 
 for (const target of all) {
+  // Skipped only when this target's server is unreachable: serverAvailable() warned loudly (and failed the run under CI=true).
   describe.skipIf(!target.available)(`history at size: ${target.label}`, () => {
     const prefix = uniquePrefix('h');
     let store: SqlStore;

@@ -66,6 +66,7 @@ async function waitFor<T>(
   }
 }
 
+// Skipped only without initdb/pg_ctl: warned loudly above, and a failure under CI=true.
 describe.skipIf(!haveBinaries)('postgres restart (own server)', () => {
   let dir = '';
   let data = '';
