@@ -3,6 +3,7 @@ import {
   type AuditDraft,
   type AuditFilter,
   type AuditRecord,
+  addStatsCounts,
   type ClaimRequest,
   type CompleteRequest,
   type CompleteResult,
@@ -210,15 +211,7 @@ function withTotals(deltas: Iterable<StatsDelta>): StatsDelta[] {
       totals.set(key, { ...d, jobKey: ALL_JOBS_KEY });
       continue;
     }
-    t.succeeded += d.succeeded;
-    t.failed += d.failed;
-    t.dead += d.dead;
-    t.timedOut += d.timedOut;
-    t.cancelled += d.cancelled;
-    t.lost += d.lost;
-    t.skipped += d.skipped;
-    t.totalDurationMs += d.totalDurationMs;
-    t.maxDurationMs = Math.max(t.maxDurationMs, d.maxDurationMs);
+    addStatsCounts(t, d);
   }
   // rows in key order, so two steps upserting the same buckets lock them in the same order
   return [...out, ...totals.values()].sort(

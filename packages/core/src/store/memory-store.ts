@@ -46,6 +46,7 @@ import {
   type StoreEvent,
 } from './store';
 import {
+  addStatsCounts,
   completeEach,
   decodeCursor,
   emptyStatsBucket,
@@ -953,15 +954,7 @@ export class MemoryStore implements Store {
         t = empty;
         byHour.set(b.hour, t);
       }
-      t.succeeded += b.succeeded;
-      t.failed += b.failed;
-      t.dead += b.dead;
-      t.timedOut += b.timedOut;
-      t.cancelled += b.cancelled;
-      t.lost += b.lost;
-      t.skipped += b.skipped;
-      t.totalDurationMs += b.totalDurationMs;
-      t.maxDurationMs = Math.max(t.maxDurationMs, b.maxDurationMs);
+      addStatsCounts(t, b);
     }
     return [...byHour.values()].sort((a, b) => a.hour - b.hour);
   }

@@ -4,7 +4,7 @@
  */
 import { FencedError, NotFoundError, ValidationError } from '../errors';
 import type { RunDraft, RunRecord, StatsBucket } from '../model';
-import type { CompleteRequest, CompleteResult, CompleteRunsItem } from './store';
+import type { CompleteRequest, CompleteResult, CompleteRunsItem, HourlyTotals } from './store';
 
 /**
  * Whether a run lost with its node (or its lease) is run again: while its attempt is at most
@@ -92,6 +92,22 @@ export function decodeCursor(cursor: string, size: number): string[] {
     'cursor',
     'is not a cursor of this listing: pass back a `nextCursor` exactly as it was returned',
   );
+}
+
+/**
+ * Adds `from`'s counts and durations into `into` (the max duration is the larger one): how a
+ * store sums stats buckets into per-app or per-hour totals.
+ */
+export function addStatsCounts(into: HourlyTotals, from: HourlyTotals): void {
+  into.succeeded += from.succeeded;
+  into.failed += from.failed;
+  into.dead += from.dead;
+  into.timedOut += from.timedOut;
+  into.cancelled += from.cancelled;
+  into.lost += from.lost;
+  into.skipped += from.skipped;
+  into.totalDurationMs += from.totalDurationMs;
+  into.maxDurationMs = Math.max(into.maxDurationMs, from.maxDurationMs);
 }
 
 /** A stats bucket of one app, job (null for one-off tasks) and hour with every count at zero. */
