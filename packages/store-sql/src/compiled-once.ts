@@ -1,6 +1,6 @@
 import { CompiledQuery } from 'kysely';
 
-/** How many texts one cache keeps; later keys are compiled on every call. */
+/** How many texts one cache keeps by default; later keys are compiled on every call. */
 const MAX_TEXTS = 64;
 
 /**
@@ -10,18 +10,23 @@ const MAX_TEXTS = 64;
  * CPU than SQLite spends running such a statement. A key names one shape: the same SQL text
  * whatever the values, bound in the order the caller gives them. The text is kept only when the
  * first compilation bound exactly those values in that order; otherwise the key is compiled on
- * every call, as without this cache. (The hot reads outside transactions keep their shapes in
- * `SqlStore#readRows` the same way.)
+ * every call, as without this cache. `SqlStore#readRows` keeps the hot reads' shapes in one too.
  */
 export class CompiledOnce {
   readonly #texts = new Map<string, string | null>();
+  readonly #max: number;
+
+  /** A cache of at most `max` statement texts. */
+  constructor(max = MAX_TEXTS) {
+    this.#max = max;
+  }
 
   /** The query of `compile()` for `key`, with `parameters` bound. */
   query<R>(key: string, compile: () => CompiledQuery<R>, parameters: readonly unknown[]): CompiledQuery<R> {
     const text = this.#texts.get(key);
     if (typeof text === 'string') return CompiledQuery.raw(text, [...parameters]) as CompiledQuery<R>;
     const compiled = compile();
-    if (text === undefined && this.#texts.size < MAX_TEXTS) {
+    if (text === undefined && this.#texts.size < this.#max) {
       const same =
         compiled.parameters.length === parameters.length &&
         compiled.parameters.every((v, i) => Object.is(v, parameters[i]));

@@ -463,11 +463,8 @@ export class SqlStore implements Store {
     }
   }
 
-  /**
-   * The statement text of each hot read's shape (`#readRows`), or null for a shape whose values
-   * kysely did not compile to the given ones in the given order (it is then built every time).
-   */
-  readonly #shapes = new Map<string, string | null>();
+  /** The statement text of each hot read's shape (`#readRows`). */
+  readonly #shapes = new CompiledOnce(MAX_READ_SHAPES);
 
   /**
    * The rows of a hot read outside a transaction. `shape` names the statement's form (which
@@ -484,16 +481,8 @@ export class SqlStore implements Store {
     params: readonly unknown[],
     build: () => Compilable,
   ): Promise<Row[]> {
-    const text = this.#shapes.get(shape);
-    if (typeof text === 'string') return this.#readText(db, text, params);
-    const compiled = build().compile();
-    if (text === undefined && this.#shapes.size < MAX_READ_SHAPES) {
-      const same =
-        compiled.parameters.length === params.length &&
-        compiled.parameters.every((v, i) => Object.is(v, params[i]));
-      this.#shapes.set(shape, same ? compiled.sql : null);
-    }
-    return this.#readText(db, compiled.sql, compiled.parameters);
+    const q = this.#shapes.query(shape, () => build().compile(), params);
+    return this.#readText(db, q.sql, q.parameters);
   }
 
   async #readText(db: Db, text: string, params: readonly unknown[]): Promise<Row[]> {
