@@ -1751,6 +1751,8 @@ export class SqlStore implements Store {
     if (beforeId !== null) value('before', beforeId);
     value('limit', limit + 1);
     return this.#read('listRuns', async (db) => {
+      // a job's runs in a time window: read through the job's (job, state, time) index
+      const windowed = filter.jobKey !== undefined && (filter.from !== undefined || filter.to !== undefined);
       const rows = await this.#readRows(db, shape, params, () => {
         // with a job: the page's ids first (an index-only read of runs_job_state_time), then
         // their rows; otherwise the rows straight away
@@ -1765,7 +1767,12 @@ export class SqlStore implements Store {
         if (filter.to !== undefined) q = q.where('created_at', '<', filter.to);
         if (parent !== undefined) q = q.where('parent_run_id', '=', parent);
         if (beforeId !== null) q = q.where('id', '<', beforeId);
-        q = q.orderBy('id', 'desc').limit(limit + 1);
+        // With a job and a time window, `id + 0` keeps the planner off a backward walk of the primary key:
+        // it cannot see that ids rise with created_at, so for a window far from the newest runs
+        // it expects the first matches early and walks every newer run instead (458 ms for a
+        // week of one job, 13 days back, at 1M runs on PostgreSQL, against 7.7 ms for the
+        // window's index entries and a top-N sort).
+        q = q.orderBy(windowed ? sql`${sql.ref('id')} + 0` : 'id', 'desc').limit(limit + 1);
         return filter.jobKey !== undefined
           ? db
               .selectFrom(q.as('p'))
