@@ -1750,14 +1750,34 @@ export class SqlStore implements Store {
     if (parent !== undefined) value('parent', parent);
     if (beforeId !== null) value('before', beforeId);
     value('limit', limit + 1);
+    const sqlite = this.#d.name === 'sqlite';
+    const narrowed =
+      filter.handler !== undefined ||
+      filter.nodeId !== undefined ||
+      filter.states !== undefined ||
+      filter.trigger !== undefined ||
+      filter.from !== undefined ||
+      filter.to !== undefined ||
+      parent !== undefined;
+    // The page's ids first (an index-only read), then their rows: with a job everywhere (the
+    // job's (job, state, time) index), and on SQLite with any filter. SQLite has no statistics
+    // unless someone runs ANALYZE, and without them it reads a filtered page by sorting every
+    // matching row whole (the newest 10 failures: 23 ms at 200,000 runs, 1.4 ms as ids first).
+    const idsFirst = filter.jobKey !== undefined || (sqlite && narrowed);
+    // SQLite, an app's newest runs with no other filter: `+app` makes it walk the table from the
+    // newest id (the page's rows and no more) instead of sorting every run of the app it finds
+    // through an index on app (30 ms at 200,000 runs, 0.1 ms walked).
+    const walkNewest = sqlite && filter.app !== undefined && filter.jobKey === undefined && !narrowed;
     return this.#read('listRuns', async (db) => {
       // a job's runs in a time window: read through the job's (job, state, time) index
       const windowed = filter.jobKey !== undefined && (filter.from !== undefined || filter.to !== undefined);
       const rows = await this.#readRows(db, shape, params, () => {
-        // with a job: the page's ids first (an index-only read of runs_job_state_time), then
-        // their rows; otherwise the rows straight away
         let q = db.selectFrom(this.#t.runs).select('id');
-        if (filter.app !== undefined) q = q.where('app', '=', filter.app);
+        if (filter.app !== undefined) {
+          q = walkNewest
+            ? q.where(sql<string>`+${sql.ref('app')}`, '=', filter.app)
+            : q.where('app', '=', filter.app);
+        }
         if (filter.jobKey !== undefined) q = q.where('job_key', '=', filter.jobKey);
         if (filter.handler !== undefined) q = q.where('handler', '=', filter.handler);
         if (filter.nodeId !== undefined) q = q.where('owner_node', '=', filter.nodeId);
@@ -1773,7 +1793,7 @@ export class SqlStore implements Store {
         // week of one job, 13 days back, at 1M runs on PostgreSQL, against 7.7 ms for the
         // window's index entries and a top-N sort).
         q = q.orderBy(windowed ? sql`${sql.ref('id')} + 0` : 'id', 'desc').limit(limit + 1);
-        return filter.jobKey !== undefined
+        return idsFirst
           ? db
               .selectFrom(q.as('p'))
               .innerJoin(`${this.#t.runs} as r`, 'r.id', 'p.id')
