@@ -7,8 +7,11 @@
  *
  * Layout under the base `B` (see README.md for the full table):
  * `B:job:<key>` hash, `B:jobs` zset (lex), `B:due` / `B:due:<p>` zsets, `B:run:<seq>` hash,
- * `B:log:<seq>` list, `B:runs*` index zsets, `B:q:*` / `B:qp:*` queue zsets, `B:node:<id>` hash,
- * `B:leader`, `B:pmap`, `B:stats:<hour>`, `B:audit*`, `B:events` (pub/sub channel).
+ * `B:log:<seq>` list, `B:runs*` index zsets (among them `B:runs:sj:<state>:<jobKey>`: a job's runs
+ * in one state, trusted by listings once the marker `B:sjidx` says the app's are complete;
+ * `B:sjidx:at` is where building them for older data stopped), `B:q:*` / `B:qp:*` queue zsets,
+ * `B:node:<id>` hash, `B:leader`, `B:pmap`, `B:stats:<hour>`, `B:audit*`, `B:events` (pub/sub
+ * channel).
  */
 export class RedisKeys {
   readonly #prefix: string;
@@ -46,6 +49,27 @@ export class RedisKeys {
   /** A job's hash. */
   job(app: string, key: string): string {
     return `${this.base(app)}:job:${key}`;
+  }
+
+  /**
+   * The runs of one job in one state (zset, score = member = seq). The state comes first: states
+   * never hold ':', job keys may.
+   */
+  runsByStateAndJob(app: string, state: string, jobKey: string): string {
+    return `${this.base(app)}:runs:sj:${state}:${jobKey}`;
+  }
+
+  /**
+   * The marker (string `1`) saying the app's `runsByStateAndJob` sets are complete, so listings may
+   * use them: set at an app's first id, or by index-runs.lua when it has indexed older runs.
+   */
+  runIndexMarker(app: string): string {
+    return `${this.base(app)}:sjidx`;
+  }
+
+  /** Where index-runs.lua stopped (an exclusive seq bound, `(<seq>`) while it builds the sets. */
+  runIndexCursor(app: string): string {
+    return `${this.base(app)}:sjidx:at`;
   }
 
   /** The leader lease hash. */

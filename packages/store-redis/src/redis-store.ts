@@ -88,6 +88,12 @@ export interface RedisStoreOptions {
   /** How long `init()` waits for the server (default 10000 ms). */
   connectTimeoutMs?: number;
   /**
+   * Whether `init()` starts building, in the background, the per-(state, job) run index of apps
+   * written before it existed (default true). With false, listings of those apps by job and
+   * states walk every run of the job until `buildRunIndex()` is called.
+   */
+  buildRunIndexOnInit?: boolean;
+  /**
    * For tests only: milliseconds added to the server's `TIME` in every step (read on each call),
    * to move store time forward without waiting. Default 0.
    */
@@ -98,6 +104,29 @@ let warnedEviction = false;
 
 /** Index entries a listing examines per app and call at most; a sparse filter returns a short page with a cursor. */
 const SCAN_BUDGET = 5000;
+/**
+ * Runs one index-runs.lua step reads at most (see `indexRunsStep`): a few ms of Redis time, so
+ * building the index of a large app never holds the server for long.
+ */
+const RUN_INDEX_BATCH = 500;
+
+/** One step of building an app's per-(state, job) run index (`RedisStore.indexRunsStep`). */
+export interface RunIndexStep {
+  /** True once the app's index is complete: listings by job and states use it from then on. */
+  done: boolean;
+  /** Runs this step read (0 when the index was already complete). */
+  runs: number;
+}
+
+/** What `RedisStore.buildRunIndex` did. */
+export interface RunIndexBuild {
+  /** Apps whose index it found incomplete (and completed, unless the store was closed first). */
+  apps: number;
+  /** Steps (script calls) it made. */
+  calls: number;
+  /** Runs those steps read. */
+  runs: number;
+}
 /**
  * Claimed runs' hashes a store instance keeps for their completion (see `RedisStore.#claimed`):
  * far more than a node runs at once, and at ~1 KB each a bound on what runs never completed
@@ -167,6 +196,7 @@ export class RedisStore implements Store {
   readonly #maxLogLines: number;
   readonly #offset: () => number;
   readonly #connectTimeoutMs: number;
+  readonly #buildRunIndexOnInit: boolean;
   readonly #knownApps = new Set<string>();
   /**
    * The hashes of runs this instance claimed and has not completed yet, by run id, as the claim
@@ -178,6 +208,8 @@ export class RedisStore implements Store {
   readonly #listeners = new Map<string, Set<(event: StoreEvent) => void>>();
   #subscriber: Redis | null = null;
   #closed = false;
+  /** The index build `init()` started in the background, if any (`close()` waits for its step). */
+  #indexing: Promise<void> | null = null;
 
   /** Creates the store; nothing connects before `init()`. */
   constructor(options: RedisStoreOptions = {}) {
@@ -193,6 +225,7 @@ export class RedisStore implements Store {
     this.#maxLogLines = options.maxLogLinesPerRun ?? STORE_LIMITS.maxLogLinesPerRun;
     this.#offset = options.clockOffsetMs ?? (() => 0);
     this.#connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
+    this.#buildRunIndexOnInit = options.buildRunIndexOnInit ?? true;
     if (options.client) {
       this.#client = options.client;
       this.#ownsClient = false;
@@ -217,7 +250,14 @@ export class RedisStore implements Store {
     this.#lua = new LuaSteps(this.#client, this.#offset);
   }
 
-  /** Connects and waits until the server is ready (loaded its data). Idempotent. */
+  /**
+   * Connects and waits until the server is ready (loaded its data). Idempotent. Then (unless
+   * `buildRunIndexOnInit` is false) starts, in the background, building the per-(state, job) run
+   * index of apps written before it existed (`buildRunIndex`): until an app's is complete its
+   * listings by job and states walk the job's runs, as before. A build that fails (the server
+   * went away) emits a process warning and is taken up again by the next `init()`, from where it
+   * stopped.
+   */
   async init(): Promise<void> {
     const c = this.#client;
     if (c.status === 'wait') {
@@ -229,6 +269,64 @@ export class RedisStore implements Store {
     }
     await this.#waitReady();
     await this.#checkEvictionPolicy();
+    if (!this.#buildRunIndexOnInit) return;
+    this.#indexing ??= this.buildRunIndex().then(
+      () => {},
+      (err: unknown) => {
+        if (this.#closed) return;
+        process.emitWarning(
+          `Oasis could not finish building the Redis per-(state, job) run index (${err instanceof Error ? err.message : String(err)}): listings by job and states walk every run of the job until a later init() completes it`,
+          { code: 'OASIS_REDIS_RUN_INDEX' },
+        );
+      },
+    );
+  }
+
+  /**
+   * Builds the per-(state, job) run index (`B:runs:sj:<state>:<jobKey>`, see README.md) of one app,
+   * or of every app of this prefix, where it is not complete yet: data written before the index
+   * existed. Calls `indexRunsStep` until the app's index is complete; each step is one short
+   * script, so other clients' commands run between them, and steps of several stores (nodes
+   * starting together) share one position and split the work. Apps with the index already
+   * complete cost one `EXISTS`. Stops early, without error, when the store is closed.
+   * `init()` runs it in the background; call it to wait for it, or to build at a time you choose.
+   *
+   * @throws StoreUnavailableError or StoreError when a step fails (the next call goes on from
+   *   where it stopped).
+   */
+  async buildRunIndex(app?: string): Promise<RunIndexBuild> {
+    const apps = app !== undefined ? [app] : await this.#apps();
+    const build: RunIndexBuild = { apps: 0, calls: 0, runs: 0 };
+    if (apps.length === 0) return build;
+    const marked = await this.#call('buildRunIndex', () =>
+      Promise.all(apps.map((a) => this.#client.exists(this.#keys.runIndexMarker(a)))),
+    );
+    for (let i = 0; i < apps.length; i++) {
+      if (marked[i] === 1) continue;
+      build.apps++;
+      for (;;) {
+        if (this.#closed) return build;
+        const step = await this.indexRunsStep(apps[i]!);
+        build.calls++;
+        build.runs += step.runs;
+        if (step.done) break;
+      }
+    }
+    return build;
+  }
+
+  /**
+   * One bounded step of building an app's per-(state, job) run index (index-runs.lua): indexes up
+   * to `batch` runs (at most 3,000), newest first from where the last step of any store stopped,
+   * each under its state as read in the step, and marks the index complete when it has passed the
+   * oldest run. Safe while other nodes insert, claim and complete runs: those steps keep the index
+   * themselves. `buildRunIndex` calls it in a loop.
+   *
+   * @param batch runs read at most (default 500: about 4 ms of Redis time on the 1M-run bench seed).
+   * @throws StoreUnavailableError or StoreError when the step fails (nothing of it is applied).
+   */
+  async indexRunsStep(app: string, batch = RUN_INDEX_BATCH): Promise<RunIndexStep> {
+    return this.#call('indexRunsStep', () => this.#lua.indexRuns(this.#keys.base(app), batch));
   }
 
   /**
@@ -287,6 +385,8 @@ export class RedisStore implements Store {
     this.#closed = true;
     this.#listeners.clear();
     this.#claimed.clear();
+    // The background index build stops before its next step; its current step ends first.
+    await this.#indexing;
     const sub = this.#subscriber;
     this.#subscriber = null;
     if (sub) await quit(sub);

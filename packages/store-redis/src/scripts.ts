@@ -166,6 +166,15 @@ export class LuaSteps {
     return [JSON.parse(runs) as FlatHash[], position];
   }
 
+  /**
+   * index-runs.lua: one bounded step of building the app's per-(state, job) run sets; `done` once
+   * they are complete (the marker `B:sjidx` is set).
+   */
+  async indexRuns(base: string, batch: number): Promise<{ done: boolean; runs: number }> {
+    const [done, runs] = await this.#run<[string, string]>('index-runs', base, [batch]);
+    return { done: done === '1', runs: Number(runs) };
+  }
+
   /** count-runs.lua */
   countRuns(base: string, states: string[]): Promise<string[]> {
     return this.#run('count-runs', base, states);

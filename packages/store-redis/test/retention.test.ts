@@ -102,10 +102,11 @@ describe.skipIf(!reachable)('redis store memory stays bounded', () => {
     expect(pruned).toBe(total);
 
     const after = await scanKeys(raw, keys.appPattern(app));
-    // Only the per-app counters and the hourly stats outlive runs; everything else is as before.
+    // Only the per-app counters, the run index's marker and the hourly stats outlive runs;
+    // everything else is as before (no per-(state, job) set is left).
     const leftovers = after.filter((k) => !before.has(k));
     for (const k of leftovers)
-      expect(k).toMatch(/:(seq|seqdrift|members|stats:\d+|stats:\d+:all|stats:hours)$/);
+      expect(k).toMatch(/:(seq|seqdrift|sjidx|members|stats:\d+|stats:\d+:all|stats:hours)$/);
     expect(after.filter((k) => before.has(k)).sort()).toEqual([...before].sort());
     // And the idempotency key is free again.
     const again = await store.enqueueRuns([runDraft(app, { idempotencyKey: 'k0' })]);

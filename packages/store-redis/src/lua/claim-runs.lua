@@ -50,11 +50,13 @@ local blocked_jobs = {}
 local until_lease = NOW + lease
 local nowstr = n2s(NOW)
 local leasestr = n2s(until_lease)
--- Writes nothing in this step reads again (the state, node, owner and lease indexes) are gathered
--- and made once at the end, with one multi-member command each.
+-- Writes nothing in this step reads again (the state, node, owner and lease indexes, and each
+-- claimed job's per-state indexes) are gathered and made once at the end, with one multi-member
+-- command each.
 local taken = {}       -- { seq, … }
 local scored = {}      -- { seq, seq, … } (score = member = seq)
 local leased = {}      -- { until_lease, seq, … }
+local by_job, jobs = {}, {} -- job key -> { seq, … } (its per-state indexes), job keys in first-seen order
 local touched, touched_list = {}, {}
 
 local function head(s)
@@ -113,6 +115,13 @@ for _, level in ipairs(levels) do
       if job_key then
         job_running_add(job_key, 1)
         blocked_jobs[job_key] = true
+        local mine = by_job[job_key]
+        if not mine then
+          mine = {}
+          by_job[job_key] = mine
+          jobs[#jobs + 1] = job_key
+        end
+        mine[#mine + 1] = seq
       end
       for j = 1, #set, 2 do h[set[j]] = set[j + 1] end
       out[#out + 1] = h
@@ -124,6 +133,16 @@ end
 if #taken > 0 then
   redis.call('ZREM', K('runs:state:pending'), unpack(taken))
   redis.call('ZADD', K('runs:state:running'), unpack(scored))
+  for _, job_key in ipairs(jobs) do
+    local mine = by_job[job_key]
+    local members = {}
+    for _, seq in ipairs(mine) do
+      members[#members + 1] = seq
+      members[#members + 1] = seq
+    end
+    redis.call('ZREM', sjkey('pending', job_key), unpack(mine))
+    redis.call('ZADD', sjkey('running', job_key), unpack(members))
+  end
   redis.call('ZADD', K('runs:node:' .. node), unpack(scored))
   redis.call('SADD', K('nrun:' .. node), unpack(taken))
   redis.call('SADD', K('nrun-owners'), node)

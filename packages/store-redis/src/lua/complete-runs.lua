@@ -27,6 +27,8 @@ local ended = {}        -- seqs that left `running`
 local ended_as = {}     -- final state -> { score, seq, … }
 local ended_states = {} -- final states in first-seen order
 local finished = {}     -- { NOW, seq, … }
+local job_ended = {}    -- job key -> { running = { seq, … }, as = final state -> { seq, seq, … }, states = { … } }
+local job_list = {}     -- job keys in first-seen order
 local by_owner = {}     -- owner node -> { seq, … }
 local owners = {}
 local pub_runs, pub_jobs = false, false
@@ -84,6 +86,23 @@ for i = 2, #ARGV, 9 do
     end
     list[#list + 1] = seq
     list[#list + 1] = seq
+    if job_key then
+      local je = job_ended[job_key]
+      if not je then
+        je = { running = {}, as = {}, states = {} }
+        job_ended[job_key] = je
+        job_list[#job_list + 1] = job_key
+      end
+      je.running[#je.running + 1] = seq
+      local jl = je.as[state]
+      if not jl then
+        jl = {}
+        je.as[state] = jl
+        je.states[#je.states + 1] = state
+      end
+      jl[#jl + 1] = seq
+      jl[#jl + 1] = seq
+    end
     finished[#finished + 1] = nowstr
     finished[#finished + 1] = seq
     local mine = by_owner[node]
@@ -123,6 +142,11 @@ if #ended > 0 then
   redis.call('ZREM', K('leases'), unpack(ended))
   redis.call('ZREM', K('runs:state:running'), unpack(ended))
   for _, state in ipairs(ended_states) do redis.call('ZADD', K('runs:state:' .. state), unpack(ended_as[state])) end
+  for _, job_key in ipairs(job_list) do
+    local je = job_ended[job_key]
+    redis.call('ZREM', sjkey('running', job_key), unpack(je.running))
+    for _, state in ipairs(je.states) do redis.call('ZADD', sjkey(state, job_key), unpack(je.as[state])) end
+  end
   redis.call('ZADD', K('finished'), unpack(finished))
   for _, owner in ipairs(owners) do
     local nk = K('nrun:' .. owner)

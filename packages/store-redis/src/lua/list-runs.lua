@@ -1,5 +1,6 @@
 -- list-runs: one keyset page of an app's runs, newest first, through the narrowest index that
--- fits the filter (parent, job, node, states, or all runs). Reads only; bounded work per call.
+-- fits the filter (parent; job + states through the job's per-state sets once the app has them,
+-- `B:sjidx`; job; node; states; or all runs). Reads only; bounded work per call.
 -- KEYS[1]  app base key
 -- ARGV[1]  clock offset ms
 -- ARGV[2]  limit
@@ -16,15 +17,34 @@ local limit = tonumber(ARGV[2])
 local max = ARGV[3]
 local f = cjson.decode(ARGV[4])
 local budget = tonumber(ARGV[5])
+-- Each state once (a state named twice would merge its set with itself, and list runs twice).
+local states = nil
+local state_list = {}
+if f.states then
+  states = {}
+  for _, s in ipairs(f.states) do
+    if not states[s] then
+      states[s] = true
+      state_list[#state_list + 1] = s
+    end
+  end
+end
 local keys = {}
+-- With a job and states, the job's per-state sets hold the runs that match both, so every entry
+-- examined is a match but for the other filters (time, handler, node, trigger). Only once the
+-- app's sets are complete (`B:sjidx`, set by index-runs.lua or at the app's first id).
+local by_job_state = false
 if f.parentRunId then
   keys[1] = K('runs:parent:' .. f.parentRunId)
+elseif f.jobKey and states and redis.call('EXISTS', K('sjidx')) == 1 then
+  by_job_state = true
+  for _, s in ipairs(state_list) do keys[#keys + 1] = sjkey(s, f.jobKey) end
 elseif f.jobKey then
   keys[1] = K('runs:job:' .. f.jobKey)
 elseif f.nodeId then
   keys[1] = K('runs:node:' .. f.nodeId)
-elseif f.states then
-  for _, s in ipairs(f.states) do keys[#keys + 1] = K('runs:state:' .. s) end
+elseif states then
+  for _, s in ipairs(state_list) do keys[#keys + 1] = K('runs:state:' .. s) end
 else
   keys[1] = K('runs')
 end
@@ -38,11 +58,6 @@ if f.to then
     local top = tonumber(f.to) * 1000 + tonumber(drift) - 1
     if max == '+inf' or tonumber(max) > top then max = n2s(top) end
   end
-end
-local states = nil
-if f.states then
-  states = {}
-  for _, s in ipairs(f.states) do states[s] = true end
 end
 local from = f.from and tonumber(f.from)
 local to = f.to and tonumber(f.to)
@@ -62,7 +77,9 @@ local trigger_at = f.trigger and need('trigger')
 local job_at = f.jobKey and need('jobKey')
 local parent_at = f.parentRunId and need('parentRunId')
 
-local CHUNK = math.min(budget, limit + 50)
+-- Through the per-state sets nearly every entry matches: a page needs about limit + 1 of them
+-- (the one after the page says whether there are more).
+local CHUNK = math.min(budget, by_job_state and limit + 1 or limit + 50)
 local streams = {}
 for _, k in ipairs(keys) do streams[#streams + 1] = { key = k, buf = {}, pos = 1, top = max, done = false } end
 -- Every index scores its members by their seq (score = member), so each chunk starts just below
@@ -78,6 +95,48 @@ local function head(s)
     s.top = '(' .. s.buf[#s.buf]
   end
   return s.buf[s.pos]
+end
+
+-- The run hash (flat) of an examined entry when it matches the filter, else nil.
+local examine
+if by_job_state then
+  -- A likely match: the whole hash at once, its checked fields picked out of the flat reply as
+  -- it is (a table of every field would cost more than the checks). Its state is checked too,
+  -- which costs nothing here: an entry whose run has left that state is never listed.
+  local CHECKED = { state = true, createdAt = true, handler = true, ownerNode = true, trigger = true }
+  examine = function(seq)
+    local flat = redis.call('HGETALL', runkey(seq))
+    local h = {}
+    for i = 1, #flat, 2 do
+      if CHECKED[flat[i]] then h[flat[i]] = flat[i + 1] end
+    end
+    if h.state == nil or not states[h.state] then return nil end
+    if from or to then
+      local c = tonumber(h.createdAt)
+      if (from and c < from) or (to and c >= to) then return nil end
+    end
+    if f.handler and h.handler ~= f.handler then return nil end
+    if f.nodeId and h.ownerNode ~= f.nodeId then return nil end
+    if f.trigger and h.trigger ~= f.trigger then return nil end
+    return flat
+  end
+else
+  -- Mostly misses: the fields the filter checks first, the whole hash only for a match.
+  examine = function(seq)
+    local r = redis.call('HMGET', runkey(seq), unpack(fields))
+    if r[1] == false then return nil end
+    if states and not states[r[1]] then return nil end
+    if created_at then
+      local c = tonumber(r[created_at])
+      if (from and c < from) or (to and c >= to) then return nil end
+    end
+    if handler_at and r[handler_at] ~= f.handler then return nil end
+    if node_at and r[node_at] ~= f.nodeId then return nil end
+    if trigger_at and r[trigger_at] ~= f.trigger then return nil end
+    if job_at and r[job_at] ~= f.jobKey then return nil end
+    if parent_at and r[parent_at] ~= f.parentRunId then return nil end
+    return redis.call('HGETALL', runkey(seq))
+  end
 end
 
 local out = {}
@@ -97,20 +156,8 @@ while true do
   bs.pos = bs.pos + 1
   budget = budget - 1
   last = best
-  local r = redis.call('HMGET', runkey(best), unpack(fields))
-  local ok = r[1] ~= false
-  if ok and states and not states[r[1]] then ok = false end
-  if ok and created_at then
-    local c = tonumber(r[created_at])
-    if from and c < from then ok = false end
-    if to and c >= to then ok = false end
-  end
-  if ok and handler_at and r[handler_at] ~= f.handler then ok = false end
-  if ok and node_at and r[node_at] ~= f.nodeId then ok = false end
-  if ok and trigger_at and r[trigger_at] ~= f.trigger then ok = false end
-  if ok and job_at and r[job_at] ~= f.jobKey then ok = false end
-  if ok and parent_at and r[parent_at] ~= f.parentRunId then ok = false end
-  if ok then out[#out + 1] = redis.call('HGETALL', runkey(best)) end
+  local flat = examine(best)
+  if flat then out[#out + 1] = flat end
 end
 -- cjson would write an empty table as {}
 return { #out == 0 and '[]' or cjson.encode(out), position }

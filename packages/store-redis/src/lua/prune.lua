@@ -43,7 +43,10 @@ for _, seq in ipairs(victims) do
   local r = redis.call('HMGET', rk, 'state', 'jobKey', 'ownerNode', 'idempotencyKey', 'parentRunId')
   if r[1] then
     redis.call('ZREM', K('runs:state:' .. r[1]), seq)
-    if r[2] then redis.call('ZREM', K('runs:job:' .. r[2]), seq) end
+    if r[2] then
+      redis.call('ZREM', K('runs:job:' .. r[2]), seq)
+      redis.call('ZREM', sjkey(r[1], r[2]), seq)
+    end
     if r[3] then redis.call('ZREM', K('runs:node:' .. r[3]), seq) end
     if r[5] then redis.call('ZREM', K('runs:parent:' .. r[5]), seq) end
     if r[4] and redis.call('HGET', K('idem'), r[4]) == seq then redis.call('HDEL', K('idem'), r[4]) end

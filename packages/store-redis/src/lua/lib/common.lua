@@ -27,6 +27,11 @@ local function runid(seq) return seq .. ':' .. APP end
 local function qkey(h, t, p) return B .. ':q:' .. #h .. ':' .. h .. ':' .. #t .. ':' .. t .. ':' .. p end
 -- The priorities that have a queue for one handler and target: score and member the priority.
 local function qpkey(h, t) return B .. ':qp:' .. #h .. ':' .. h .. ':' .. #t .. ':' .. t end
+-- The runs of one job currently in one state (score = member = seq), kept by every step that
+-- changes a run's state or deletes a run, next to `B:runs:state:<state>`; runs without a job are
+-- in none. The state comes first: states never hold ':', job keys may. Listings trust these
+-- sets only once `B:sjidx` exists (the app's sets are complete: see index-runs.lua).
+local function sjkey(state, job_key) return B .. ':runs:sj:' .. state .. ':' .. job_key end
 
 -- `B:seqdrift` bounds how far an id may run ahead of the clock: every id given so far is below
 -- its creation time in µs + this (ids run ahead in a burst of more than one per µs, or when the
@@ -52,6 +57,8 @@ local function next_seq()
       -- A new app: start the bound now (an app with ids and no bound keeps walking from the newest).
       seq_drift = DRIFT_STEP
       redis.call('SET', K('seqdrift'), n2s(seq_drift))
+      -- Nor has it a run to index: its per-(state, job) sets are complete from the start.
+      redis.call('SET', K('sjidx'), '1')
     else
       seq_drift = false
     end

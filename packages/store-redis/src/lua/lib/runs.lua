@@ -161,9 +161,15 @@ local function unqueue(seq)
   if r[4] and redis.call('HGET', K('jobhead'), r[4]) == seq then promote(r[4]) end
 end
 
-local function set_state(seq, old, new)
+-- Moves a run from state `old` (nil for a new run) to `new`: its hash, the app's state index and,
+-- for a job's run (`job_key`), the job's per-state index.
+local function set_state(seq, old, new, job_key)
   if old then redis.call('ZREM', K('runs:state:' .. old), seq) end
   redis.call('ZADD', K('runs:state:' .. new), seq, seq)
+  if job_key then
+    if old then redis.call('ZREM', sjkey(old, job_key), seq) end
+    redis.call('ZADD', sjkey(new, job_key), seq, seq)
+  end
   redis.call('HSET', runkey(seq), 'state', new)
 end
 
@@ -192,7 +198,7 @@ local function finish(seq, state, reason, fields, duration)
     redis.call('ZREM', K('leases'), seq)
     redis.call('HDEL', rk, 'leaseExpiresAt')
   end
-  set_state(seq, old, state)
+  set_state(seq, old, state, job_key)
   redis.call('HSET', rk, 'finishedAt', n2s(NOW))
   if reason then redis.call('HSET', rk, 'reason', reason) end
   if fields and #fields > 0 then redis.call('HSET', rk, unpack(fields)) end
@@ -272,12 +278,13 @@ local function insert_run(d)
   if d.parentRunId then redis.call('ZADD', K('runs:parent:' .. d.parentRunId), seq, seq) end
   if d.idempotencyKey then redis.call('HSET', K('idem'), d.idempotencyKey, seq) end
   if state == 'pending' then
-    -- The hash already says pending (HSET above): only the state index is left to write.
+    -- The hash already says pending (HSET above): only the state indexes are left to write.
     redis.call('ZADD', K('runs:state:pending'), seq, seq)
+    if job_key then redis.call('ZADD', sjkey('pending', job_key), seq, seq) end
     queue_run(seq, d.handler, d.targetNode or '', d.priority, due, job_key, d.block)
     if job_key then redis.call('SADD', K('jobactive:' .. job_key), seq) end
   else
-    set_state(seq, nil, 'pending')
+    set_state(seq, nil, 'pending', job_key)
     finish(seq, state, reason, nil, nil)
   end
   return seq, true
