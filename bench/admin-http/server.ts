@@ -37,7 +37,7 @@ export interface ServerArgs {
    * several instances of the app would; its CPU time is then its own plus its workers'.
    */
   instances?: number;
-  /** PostgreSQL's pool size per instance (the store's default, 10, when absent). */
+  /** PostgreSQL's pool size per instance (the store's default, `defaultPoolSize()`, when absent). */
   pgPoolMax?: number;
 }
 

@@ -45,7 +45,15 @@ export async function openStore(place: StorePlace, migrate: boolean): Promise<St
       place.kind === 'sqlite'
         ? createSqlStore({ dialect: 'sqlite', filename: sqliteFileOf(place.runId), ...common })
         : place.kind === 'postgres'
-          ? createSqlStore({ dialect: 'postgres', connectionString: place.config.pgUrl, ...common })
+          ? createSqlStore({
+              dialect: 'postgres',
+              connectionString: place.config.pgUrl,
+              ...common,
+              // OASIS_BENCH_PG_POOL: the pool size per process, to compare against the store's default
+              ...(process.env.OASIS_BENCH_PG_POOL
+                ? { pool: { max: Number(process.env.OASIS_BENCH_PG_POOL) } }
+                : {}),
+            })
           : createSqlStore({ dialect: 'mysql', uri: place.config.mysqlUrl, ...common });
   }
   await store.init();

@@ -5,6 +5,7 @@ export { isUnavailable, toOasisError } from './map-error';
 export {
   checkTablePrefix,
   DEFAULT_TABLE_PREFIX,
+  defaultPoolSize,
   type MysqlPoolSettings,
   type MysqlStoreOptions,
   type PostgresStoreOptions,

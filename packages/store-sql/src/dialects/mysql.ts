@@ -1,5 +1,5 @@
 import { CompiledQuery, Kysely, MysqlDialect, sql } from 'kysely';
-import type { MysqlStoreOptions } from '../options';
+import { defaultPoolSize, type MysqlStoreOptions } from '../options';
 import type { Db, SqlDialect, StatsDelta, Trx } from './dialect';
 import { STATS_COUNTERS, statsRow } from './shared';
 
@@ -45,7 +45,7 @@ export class MysqlSqlDialect implements SqlDialect {
     const createPool = mod.createPool ?? (mod as unknown as { default: typeof mod }).default.createPool;
     const pool = createPool({
       ...(this.#options.uri ? { uri: this.#options.uri } : {}),
-      connectionLimit: 10,
+      connectionLimit: defaultPoolSize(),
       ...this.#options.pool,
       supportBigNumbers: true,
       dateStrings: true,

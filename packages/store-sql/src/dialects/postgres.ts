@@ -1,6 +1,6 @@
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import type { Client as PgClient, Pool as PgPool, PoolConfig } from 'pg';
-import type { PostgresStoreOptions } from '../options';
+import { defaultPoolSize, type PostgresStoreOptions } from '../options';
 import type { Db, SqlDialect, StatsDelta, Trx } from './dialect';
 import { statsUpsertQuery, upsertStatsOnConflict } from './shared';
 
@@ -57,7 +57,7 @@ export class PostgresSqlDialect implements SqlDialect {
   /** Reads the connection options; connects in `connect()`. */
   constructor(options: PostgresStoreOptions) {
     this.#config = {
-      max: 10,
+      max: defaultPoolSize(),
       connectionTimeoutMillis: 10_000,
       ...(options.connectionString ? { connectionString: options.connectionString } : {}),
       ...options.pool,
