@@ -461,6 +461,17 @@ export interface RunFilter {
   parentRunId?: string;
 }
 
+/**
+ * How whole the runs of a `listRuns` page are. `'full'` (the default): every field. `'summary'`:
+ * what lists show. The store may then leave out what can be large, `params` and `result` (read
+ * as `null`) and the error's `stack`, and read less to answer; every other field is whole. A
+ * hint: a store may answer whole records to it.
+ */
+export type RunView = 'full' | 'summary';
+
+/** Every `RunView`, for validation. */
+export const RUN_VIEWS: readonly RunView[] = ['full', 'summary'];
+
 /** Filters of `listAudit`. */
 export interface AuditFilter {
   app?: string;

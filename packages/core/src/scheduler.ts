@@ -44,6 +44,7 @@ import type {
   RunFilter,
   RunLogLine,
   RunRecord,
+  RunView,
 } from './model';
 import { parseRetry, type RetryInput, retryDelayMs } from './retry';
 import { wrapStore } from './store/runtime-store';
@@ -823,9 +824,13 @@ export class Scheduler extends OasisEmitter {
     return run !== null && run.app === this.#app ? run : null;
   }
 
-  /** Runs of this app, newest first, filtered, one page. */
-  async listRuns(filter: Omit<RunFilter, 'app'> = {}, page?: PageRequest): Promise<Page<RunRecord>> {
-    return this.#store.listRuns({ ...filter, app: this.#app }, page);
+  /** Runs of this app, newest first, filtered, one page; `view: 'summary'` as in `Store.listRuns`. */
+  async listRuns(
+    filter: Omit<RunFilter, 'app'> = {},
+    page?: PageRequest,
+    view?: RunView,
+  ): Promise<Page<RunRecord>> {
+    return this.#store.listRuns({ ...filter, app: this.#app }, page, view);
   }
 
   /** Log lines of a run after `afterSeq`, at most `limit` (default 500). */

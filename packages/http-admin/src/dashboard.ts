@@ -81,8 +81,8 @@ export async function readDashboard(store: Store, app: string): Promise<Dashboar
     store.countRuns(app, ['pending', 'running']),
     store.listNodes(app),
     store.getLeader(app),
-    store.listRuns({ app }, { limit: 10 }),
-    store.listRuns({ app, states: FAILURE_STATES }, { limit: 10 }),
+    store.listRuns({ app }, { limit: 10 }, 'summary'),
+    store.listRuns({ app, states: FAILURE_STATES }, { limit: 10 }, 'summary'),
     countJobs(store, app),
   ]);
   const trend: TrendHour[] = Array.from({ length: 24 }, (_, i) => ({

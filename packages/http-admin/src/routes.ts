@@ -466,6 +466,8 @@ export const ROUTES: readonly AnyRoute[] = [
           ...(q.parentRunId === undefined ? {} : { parentRunId: q.parentRunId }),
         },
         { limit: q.limit ?? 50, cursor: q.cursor ?? null },
+        // summaries need no params or result: the store may leave them out and read less
+        q.view === 'full' ? 'full' : 'summary',
       );
       if (q.view === 'full') return { json: page };
       return { json: { items: page.items.map(summarizeRun), nextCursor: page.nextCursor } };

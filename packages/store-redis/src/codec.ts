@@ -112,6 +112,14 @@ export function decodeRun(flat: FlatHash): RunRecord {
   return decodeRunFields(toRecord(flat));
 }
 
+/** A run from its hash without `params` and `result` (null, never parsed): `RunView` 'summary'. */
+export function decodeRunSummary(flat: FlatHash): RunRecord {
+  const h: Record<string, string | undefined> = toRecord(flat);
+  h.params = undefined;
+  h.result = undefined;
+  return decodeRunFields(h);
+}
+
 /** A run from its hash's fields (field → value). */
 export function decodeRunFields(h: Record<string, string | undefined>): RunRecord {
   return {

@@ -26,6 +26,56 @@ describe.skipIf(!reachable)('redis store listings over long histories', () => {
     await cleanPrefix(prefix);
   });
 
+  it('the summary view leaves params and result out and keeps every other field, through every index', async () => {
+    const app = uniqueApp('summary');
+    const node = await store.registerNode({
+      app,
+      nodeId: 'n1',
+      host: 'h',
+      pid: 1,
+      version: 't',
+      handlers: ['h'],
+      weight: 1,
+      concurrency: 5,
+    });
+    await store.enqueueRuns([
+      runDraft(app, { jobKey: 'j', params: { big: 'x'.repeat(300) } }),
+      runDraft(app, { jobKey: 'j', params: { n: 2 } }),
+      runDraft(app, { params: { task: 1 } }),
+    ]);
+    const [claimed] = await store.claimRuns({
+      app,
+      nodeId: 'n1',
+      incarnation: node.incarnation,
+      handlers: ['h'],
+      limit: 1,
+      leaseMs: 60_000,
+    });
+    await store.completeRun({
+      runId: claimed!.id,
+      nodeId: 'n1',
+      incarnation: node.incarnation,
+      outcome: 'failed',
+      result: { partial: true },
+      error: { name: 'E', message: 'm', stack: 'E: m' },
+      durationMs: 3,
+    });
+    const now = Date.now();
+    for (const filter of [
+      { app },
+      { app, jobKey: 'j' },
+      { app, jobKey: 'j', states: ['pending' as const, 'dead' as const] },
+      // failed with no retry left: dead
+      { app, states: ['dead' as const], from: now - 3_600_000, to: now + 3_600_000 },
+    ]) {
+      const full = await store.listRuns(filter);
+      const summary = await store.listRuns(filter, undefined, 'summary');
+      expect(full.items.length, JSON.stringify(filter)).toBeGreaterThan(0);
+      expect(full.items.every((r) => r.params !== null)).toBe(true);
+      expect(summary.items).toEqual(full.items.map((r) => ({ ...r, params: null, result: null })));
+    }
+  });
+
   it('a sparse filter with no index pages in bounded steps and still finds every match exactly once', async () => {
     const app = uniqueApp('sparse');
     const total = 12_000;

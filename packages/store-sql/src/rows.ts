@@ -223,6 +223,11 @@ export const RUN_COLUMNS = [
   'parent_run_id',
 ] as const;
 
+/** The columns of a run summary (`RunView`): all but `params` and `result`, which `toRun` reads as null. */
+export const RUN_SUMMARY_COLUMNS = RUN_COLUMNS.filter(
+  (c): c is Exclude<(typeof RUN_COLUMNS)[number], 'params' | 'result'> => c !== 'params' && c !== 'result',
+);
+
 /** A run row as a record. */
 export function toRun(r: Row): RunRecord {
   return {

@@ -21,6 +21,7 @@ import {
   type RunLogLine,
   type RunRecord,
   type RunState,
+  type RunView,
   type StatsBucket,
 } from '../model';
 import { BinaryHeap, type HeapEntry, walkHeaps } from './binary-heap';
@@ -536,8 +537,8 @@ export class MemoryStore implements Store {
     return run ? copyRun(run) : null;
   }
 
-  /** Runs newest first by id, filtered, one keyset page. */
-  async listRuns(filter: RunFilter, page?: PageRequest): Promise<Page<RunRecord>> {
+  /** Runs newest first by id, filtered, one keyset page; always whole records (the view is a hint). */
+  async listRuns(filter: RunFilter, page?: PageRequest, _view?: RunView): Promise<Page<RunRecord>> {
     const limit = pageLimit(page);
     const before = page?.cursor ? decodeCursor(page.cursor, 1)[0]! : null;
     const states = filter.states ? new Set(filter.states) : null;

@@ -18,6 +18,7 @@ import type {
   RunLogLine,
   RunRecord,
   RunState,
+  RunView,
   StatsBucket,
 } from '../model';
 import type {
@@ -283,14 +284,15 @@ export class RuntimeStore implements Store {
   }
 
   /** See `Store.listRuns`. */
-  listRuns(filter: RunFilter, page?: PageRequest): Promise<Page<RunRecord>> {
+  listRuns(filter: RunFilter, page?: PageRequest, view?: RunView): Promise<Page<RunRecord>> {
     return this.#call(
       'listRuns',
       () => {
         v.checkRunFilter(filter, 'filter');
         v.checkPage(page, 'page');
+        v.checkRunView(view, 'view');
       },
-      () => this.#store.listRuns(filter, page),
+      () => this.#store.listRuns(filter, page, view),
     );
   }
 

@@ -21,6 +21,7 @@ import type {
   RunLogLine,
   RunRecord,
   RunState,
+  RunView,
   StatsBucket,
 } from '../model';
 
@@ -340,8 +341,12 @@ export interface Store {
   cancelRun(runId: string, reason: string): Promise<RunRecord>;
   /** The run, or null. */
   getRun(runId: string): Promise<RunRecord | null>;
-  /** Runs newest first (by id), filtered, one keyset page, stable under concurrent inserts. */
-  listRuns(filter: RunFilter, page?: PageRequest): Promise<Page<RunRecord>>;
+  /**
+   * Runs newest first (by id), filtered, one keyset page, stable under concurrent inserts.
+   * `view: 'summary'` lets the store leave out `params`, `result` and the error's stack (see
+   * `RunView`); pages and cursors are the same in both views.
+   */
+  listRuns(filter: RunFilter, page?: PageRequest, view?: RunView): Promise<Page<RunRecord>>;
   /** How many runs of the app are in each of the given states (meant for `pending`, `running`). */
   countRuns(app: string, states: RunState[]): Promise<Partial<Record<RunState, number>>>;
 

@@ -21,7 +21,7 @@ import type {
   RunFilter,
   RunLogDraft,
 } from '../model';
-import { RUN_STATES } from '../model';
+import { RUN_STATES, RUN_VIEWS } from '../model';
 import type {
   ClaimRequest,
   CompleteRequest,
@@ -405,6 +405,11 @@ export function checkRunFilter(value: unknown, field: string): void {
   checkOptional(f.from, `${field}.from`, checkMs);
   checkOptional(f.to, `${field}.to`, checkMs);
   checkOptional(f.parentRunId, `${field}.parentRunId`, checkKey);
+}
+
+/** A `listRuns` view, when given: `'full'` or `'summary'`. */
+export function checkRunView(value: unknown, field: string): void {
+  checkOptional(value, field, (v, f) => checkEnum(v, f, RUN_VIEWS));
 }
 
 /** A non-empty list of run states. */

@@ -1,6 +1,6 @@
 /** Conformance: listRuns filters and keyset pagination under concurrent inserts, countRuns, getRun. */
 import { describe, expect, it } from 'vitest';
-import type { Page, RunRecord } from '../model';
+import type { Page, RunFilter, RunRecord } from '../model';
 import { jobDraft, retryPolicy, runDraft } from './fixtures';
 import { expectOasisError, type Harness } from './harness';
 
@@ -46,6 +46,63 @@ export function listingTests(h: Harness): void {
       expect(await ids({ from: t0, to: t1 })).toEqual([b.id, a.id]);
       expect(await ids({ jobKey: 'ja', states: ['running'], nodeId: 'n1', from: t0 })).toEqual([a.id]);
       expect(await ids({ jobKey: 'nothing' })).toEqual([]);
+    });
+
+    it("a 'summary' page has the full page's runs, order and cursors; it may leave out only params, result and the error's stack", async () => {
+      const app = h.app();
+      const node = await h.node(app, 'n1');
+      const big = 'p'.repeat(2_000);
+      for (let i = 0; i < 5; i++) await h.enqueue(app, { jobKey: 'j', params: { i, big } });
+      await h.enqueue(app, { params: { task: true } });
+      const [ok, bad] = await h.claimAs(node, 2);
+      await h.store.completeRun({
+        runId: ok!.id,
+        nodeId: 'n1',
+        incarnation: node.incarnation,
+        outcome: 'succeeded',
+        result: { rows: 3, big },
+        durationMs: 5,
+      });
+      await h.store.completeRun({
+        runId: bad!.id,
+        nodeId: 'n1',
+        incarnation: node.incarnation,
+        outcome: 'failed',
+        error: { name: 'Boom', message: 'it broke', stack: 'Boom: it broke\n    at here' },
+        durationMs: 6,
+      });
+      const filters: Omit<RunFilter, 'app'>[] = [
+        {},
+        { jobKey: 'j' },
+        { jobKey: 'j', states: ['pending', 'failed'] },
+      ];
+      for (const f of filters) {
+        const filter: RunFilter = { app, ...f };
+        let cursor: string | null = null;
+        let pages = 0;
+        do {
+          const full = await h.store.listRuns(filter, { limit: 2, cursor });
+          const summary = await h.store.listRuns(filter, { limit: 2, cursor }, 'summary');
+          expect(summary.nextCursor).toBe(full.nextCursor);
+          expect(summary.items.map((r) => r.id)).toEqual(full.items.map((r) => r.id));
+          summary.items.forEach((r, i) => {
+            const whole = full.items[i]!;
+            const { params, result, error, ...rest } = r;
+            const { params: p0, result: r0, error: e0, ...rest0 } = whole;
+            expect(rest).toEqual(rest0);
+            expect(params === null || JSON.stringify(params) === JSON.stringify(p0)).toBe(true);
+            expect(result === null || JSON.stringify(result) === JSON.stringify(r0)).toBe(true);
+            if (e0 === null) expect(error).toBeNull();
+            else expect(error).toMatchObject({ name: e0.name, message: e0.message });
+          });
+          cursor = full.nextCursor;
+          pages++;
+        } while (cursor !== null && pages < 10);
+        expect(cursor).toBeNull();
+      }
+      await expectOasisError(h.store.listRuns({ app }, {}, 'brief' as 'summary'), 'VALIDATION', {
+        field: 'view',
+      });
     });
 
     it('pages through with a cursor while runs are inserted: none seen twice, none of the earlier ones missed, newest first', async () => {
