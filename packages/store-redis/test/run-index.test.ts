@@ -1,4 +1,4 @@
-import type { NodeRecord, RunFilter, RunRecord, RunState } from '@oasis/core';
+import { type NodeRecord, RUN_STATES, type RunFilter, type RunRecord } from '@oasis/core';
 import { jobDraft, nodeInfo, retryPolicy, runDraft, uniqueApp } from '@oasis/core/testing';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,17 +10,7 @@ import { pollUntil } from './redis-server';
 const reachable = await redisReachable();
 const prefix = randomPrefix('sjidx');
 const keys = new RedisKeys(prefix);
-const STATES: RunState[] = [
-  'pending',
-  'running',
-  'succeeded',
-  'failed',
-  'dead',
-  'timed_out',
-  'cancelled',
-  'lost',
-  'skipped',
-];
+const STATES = RUN_STATES;
 /** A job key with ':' in it: its sets' names must still say which state and job they hold. */
 const COLON_JOB = 'billing:nightly';
 
@@ -280,7 +270,7 @@ describe.skipIf(!reachable)('redis store per-(state, job) run index', () => {
         { app, jobKey, states: ['succeeded', 'dead'], trigger: 'manual' },
         { app, jobKey, states: ['running', 'dead', 'succeeded'], nodeId: 'n1' },
         { app, jobKey, states: ['succeeded'], nodeId: 'elsewhere' },
-        { app, jobKey, states: STATES, from: t0, to: now + 1 },
+        { app, jobKey, states: [...STATES], from: t0, to: now + 1 },
       );
     }
     filters.push({ app, states: ['succeeded', 'dead'] }, { app, jobKey: 'none', states: ['succeeded'] });
